@@ -1,0 +1,1 @@
+"""SkyPanel: a self-hosted control panel that sells containers as a service on top of Easypanel."""

@@ -1,0 +1,3 @@
+from skypanel.cli import main
+
+main()

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.kit.pagination import newest_first
+from skypanel.models import RefreshToken, User
+
+
+async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def by_email(session: AsyncSession, email: str, *, for_update: bool = False) -> User | None:
+    query = select(User).where(User.email == email.lower())
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def refresh_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    return await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+    )
+
+
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID, at: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+
+
+async def revoke_all(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+
+
+async def page(
+    session: AsyncSession, *, search: str | None, cursor: str | None, limit: int
+) -> Sequence[User]:
+    query = select(User)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(User.email.like(pattern), User.name.ilike(pattern)))
+    query = newest_first(query, User.created_at, User.id, cursor=cursor, limit=limit)
+    return (await session.scalars(query)).all()

@@ -1,0 +1,221 @@
+"""Registration, login with lockout, rotating refresh tokens, password changes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.accounts import repository
+from skypanel.accounts.security import (
+    hash_password,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+    password_needs_rehash,
+    verify_password,
+)
+from skypanel.activity.service import record
+from skypanel.config import Settings
+from skypanel.kit import clock
+from skypanel.kit.context import current_request
+from skypanel.kit.errors import AppError, Conflict, Forbidden, Unauthorized
+from skypanel.models import Organization, RefreshToken, User
+from skypanel.organizations.service import create_organization
+
+
+class EmailTaken(Conflict):
+    code = "EMAIL_TAKEN"
+
+
+class InvalidCredentials(Unauthorized):
+    code = "INVALID_CREDENTIALS"
+
+
+class AccountLocked(AppError):
+    code = "ACCOUNT_LOCKED"
+    status = 423
+
+
+class WrongPassword(Forbidden):
+    code = "WRONG_PASSWORD"
+
+
+class InvalidRefreshToken(Unauthorized):
+    code = "INVALID_REFRESH_TOKEN"
+
+
+class RefreshTokenReused(Unauthorized):
+    code = "REFRESH_TOKEN_REUSED"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_token_id: uuid.UUID
+
+
+async def create_user(
+    session: AsyncSession, *, email: str, password: str, name: str, role: str = "user"
+) -> User:
+    email = email.strip().lower()
+    if await repository.by_email(session, email) is not None:
+        raise EmailTaken("An account with this email already exists", field="email")
+    user = User(
+        id=uuid.uuid4(), email=email, name=name, password_hash=hash_password(password), role=role
+    )
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise EmailTaken("An account with this email already exists", field="email") from exc
+    return user
+
+
+async def register(
+    session: AsyncSession, settings: Settings, *, email: str, password: str, name: str
+) -> tuple[User, Organization, IssuedTokens]:
+    """A new user with a personal organization and its (empty) wallet, signed in."""
+    user = await create_user(session, email=email, password=password, name=name)
+    organization = await create_organization(session, user, f"{name}'s organization", personal=True)
+    await record(
+        session,
+        "auth.register",
+        f"{user.email} registered",
+        organization_id=organization.id,
+        user_id=user.id,
+        entity_type="user",
+        entity_id=user.id,
+    )
+    return user, organization, await _issue(session, settings, user, family_id=uuid.uuid4())
+
+
+async def login(
+    session: AsyncSession, settings: Settings, *, email: str, password: str
+) -> tuple[User, IssuedTokens]:
+    """Check the password; repeated failures lock the account for a while.
+
+    Raises `InvalidCredentials` or `AccountLocked` after recording the failure in the session:
+    the caller commits before re-raising, so the failure count survives the error response.
+    """
+    now = clock.now()
+    user = await repository.by_email(session, email.strip(), for_update=True)
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise _locked(user, now)
+    if user is None or not verify_password(user.password_hash, password) or not user.is_active:
+        if user is not None:
+            await _count_failure(session, settings, user, now)
+            if user.locked_until is not None and user.locked_until > now:
+                raise _locked(user, now)
+        raise InvalidCredentials("Wrong email or password")
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    await record(session, "auth.login", f"{user.email} signed in", user_id=user.id)
+    return user, await _issue(session, settings, user, family_id=uuid.uuid4())
+
+
+def _locked(user: User, now: datetime) -> AccountLocked:
+    assert user.locked_until is not None
+    seconds = max(1, int((user.locked_until - now).total_seconds()))
+    return AccountLocked("Too many failed sign-in attempts; try again later", retryAfter=seconds)
+
+
+async def _count_failure(
+    session: AsyncSession, settings: Settings, user: User, now: datetime
+) -> None:
+    user.failed_login_count += 1
+    if user.failed_login_count >= settings.login_max_failures:
+        user.failed_login_count = 0
+        user.locked_until = now + timedelta(seconds=settings.login_lockout_seconds)
+        await record(
+            session,
+            "auth.lockout",
+            f"{user.email} locked after repeated failed sign-ins",
+            user_id=user.id,
+            status="warning",
+        )
+    else:
+        await record(
+            session,
+            "auth.login_failed",
+            f"Failed sign-in for {user.email}",
+            user_id=user.id,
+            status="failure",
+        )
+
+
+async def refresh(
+    session: AsyncSession, settings: Settings, token: str
+) -> tuple[User, IssuedTokens]:
+    """Exchange a refresh token for a new pair; reusing a rotated one revokes its family."""
+    now = clock.now()
+    stored = await repository.refresh_by_hash(session, hash_refresh_token(token))
+    if stored is None or stored.expires_at <= now:
+        raise InvalidRefreshToken("The refresh token is invalid or expired")
+    if stored.revoked_at is not None:
+        if stored.replaced_by_id is not None:
+            await repository.revoke_family(session, stored.family_id, now)
+            raise RefreshTokenReused("The refresh token was already used; sign in again")
+        raise InvalidRefreshToken("The refresh token has been revoked")
+    user = await repository.get(session, stored.user_id)
+    if user is None or not user.is_active:
+        raise InvalidRefreshToken("The account no longer exists or is disabled")
+    issued = await _issue(session, settings, user, family_id=stored.family_id)
+    stored.revoked_at = now
+    stored.replaced_by_id = issued.refresh_token_id
+    return user, issued
+
+
+async def logout(session: AsyncSession, token: str) -> None:
+    """Revoke the refresh token's whole family (this sign-in on this device)."""
+    stored = await repository.refresh_by_hash(session, hash_refresh_token(token))
+    if stored is not None:
+        await repository.revoke_family(session, stored.family_id, clock.now())
+
+
+async def change_password(
+    session: AsyncSession, settings: Settings, user: User, *, current: str, new: str
+) -> IssuedTokens:
+    """New password; every other session's tokens stop working at once."""
+    if not verify_password(user.password_hash, current):
+        raise WrongPassword("The current password is wrong", field="currentPassword")
+    user.password_hash = hash_password(new)
+    user.token_version += 1
+    await repository.revoke_all(session, user.id, clock.now())
+    await record(session, "auth.password_change", f"{user.email} changed password", user_id=user.id)
+    return await _issue(session, settings, user, family_id=uuid.uuid4())
+
+
+async def _issue(
+    session: AsyncSession, settings: Settings, user: User, *, family_id: uuid.UUID
+) -> IssuedTokens:
+    token, token_hash = new_refresh_token()
+    ctx = current_request()
+    stored = RefreshToken(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        family_id=family_id,
+        token_hash=token_hash,
+        expires_at=clock.now() + timedelta(days=settings.refresh_token_ttl_days),
+        ip_address=ctx.ip_address if ctx else None,
+        user_agent=ctx.user_agent if ctx else None,
+    )
+    session.add(stored)
+    await session.flush()
+    access = issue_access_token(
+        user.id,
+        user.role,
+        user.token_version,
+        key=settings.jwt_key(),
+        ttl_seconds=settings.access_token_ttl_seconds,
+    )
+    return IssuedTokens(access, token, settings.access_token_ttl_seconds, stored.id)

@@ -1,0 +1,1 @@
+"""The activity log: every state change, who made it and from where."""

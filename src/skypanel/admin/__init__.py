@@ -1,0 +1,1 @@
+"""Platform administration: users, organizations, wallet adjustments."""

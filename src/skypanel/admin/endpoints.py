@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, status
+
+from skypanel.accounts import repository as users
+from skypanel.accounts.schemas import UserOut
+from skypanel.admin import repository, service
+from skypanel.admin.schemas import (
+    AdminOrganizationOut,
+    OrganizationPage,
+    UserPage,
+    UserUpdateIn,
+)
+from skypanel.http.deps import AdminUser, Session
+from skypanel.http.errors import responses
+from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_of
+from skypanel.models import Organization, Wallet
+from skypanel.wallet.schemas import AdjustmentIn, TransactionOut
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+@router.get("/users", response_model=UserPage, responses=responses(401, 403, 422))
+async def list_users(
+    _: AdminUser,
+    session: Session,
+    search: str | None = None,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> UserPage:
+    rows = await users.page(session, search=search, cursor=cursor, limit=limit)
+    items, next_cursor = page_of(rows, limit)
+    return UserPage(items=[UserOut.model_validate(u) for u in items], next_cursor=next_cursor)
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, responses=responses(401, 403, 404, 422))
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdateIn, admin: AdminUser, session: Session
+) -> UserOut:
+    """Change a user's platform role or disable the account."""
+    user = await service.update_user(session, admin, user_id, role=body.role, active=body.is_active)
+    return UserOut.model_validate(user)
+
+
+@router.get("/organizations", response_model=OrganizationPage, responses=responses(401, 403, 422))
+async def list_organizations(
+    _: AdminUser,
+    session: Session,
+    search: str | None = None,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> OrganizationPage:
+    rows = await repository.organizations_page(session, search=search, cursor=cursor, limit=limit)
+    page, next_cursor = page_of([org for org, _ in rows], limit)
+    wallets = {org.id: wallet for org, wallet in rows}
+    return OrganizationPage(
+        items=[_organization(org, wallets[org.id]) for org in page], next_cursor=next_cursor
+    )
+
+
+def _organization(org: Organization, wallet: Wallet | None) -> AdminOrganizationOut:
+    return AdminOrganizationOut(
+        id=org.id,
+        name=org.name,
+        slug=org.slug,
+        personal=org.personal,
+        balance=wallet.balance_cents if wallet else None,
+        currency=wallet.currency if wallet else None,
+        created_at=org.created_at,
+    )
+
+
+@router.post(
+    "/organizations/{organization_id}/wallet/adjustments",
+    response_model=TransactionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 402, 403, 404, 409, 422),
+)
+async def adjust_wallet(
+    organization_id: uuid.UUID,
+    body: AdjustmentIn,
+    admin: AdminUser,
+    session: Session,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> TransactionOut:
+    """Credit or debit an organization's wallet with a reason. A debit never overdraws it.
+
+    Send an `Idempotency-Key` header to make a retried request safe.
+    """
+    entry = await service.adjust_wallet(
+        session,
+        admin,
+        organization_id,
+        amount_cents=body.amount,
+        description=body.description,
+        idempotency_key=idempotency_key or uuid.uuid4().hex,
+    )
+    return TransactionOut.model_validate(entry)

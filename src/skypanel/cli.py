@@ -1,0 +1,137 @@
+"""The `skypanel` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from skypanel.config import Settings, get_settings
+from skypanel.kit.embedded_pg import start_embedded_postgres
+from skypanel.kit.logging import configure_logging
+from skypanel.kit.migrate import upgrade_to_head
+
+app = typer.Typer(
+    help="SkyPanel: containers as a service on top of Easypanel.", no_args_is_help=True
+)
+
+
+def _settings_with_database() -> Settings:
+    """The settings, with an embedded PostgreSQL started when no database URL is configured.
+
+    The URL is also exported, so web workers started by uvicorn (new processes) use it too.
+    """
+    settings = get_settings()
+    if settings.database_url is None:
+        url = start_embedded_postgres(settings.data_dir)
+        os.environ["SKYPANEL_DATABASE_URL"] = url
+        get_settings.cache_clear()
+        settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    uvicorn.run(
+        "skypanel.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Web worker processes")] = 1,
+) -> None:
+    """Serve the panel; without SKYPANEL_DATABASE_URL, an embedded PostgreSQL (migrated)."""
+    embedded = get_settings().database_url is None
+    settings = _settings_with_database()
+    if embedded:
+        upgrade_to_head(_database_url(settings))
+    _serve(settings, host, port, workers)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the latest migration."""
+    settings = _settings_with_database()
+    upgrade_to_head(_database_url(settings))
+    typer.echo("Database is at the latest migration.")
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="The administrator's email")],
+    password: Annotated[
+        str | None, typer.Option(help="Password (generated and printed when omitted)")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
+) -> None:
+    """Create a platform administrator (or promote an existing account)."""
+    from skypanel.demo import ensure_admin
+
+    settings = _settings_with_database()
+    chosen = password or secrets.token_urlsafe(12)
+    created = asyncio.run(ensure_admin(_database_url(settings), email, chosen, name))
+    typer.echo(f"{'Created' if created else 'Updated'} administrator {email}")
+    if password is None:
+        typer.echo(f"Password: {chosen}")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Migrate, create demo accounts (passwords printed once), and serve the panel."""
+    from skypanel.demo import seed_demo
+
+    settings = _settings_with_database()
+    url = _database_url(settings)
+    upgrade_to_head(url)
+    accounts = asyncio.run(seed_demo(url))
+    typer.echo("")
+    typer.echo(f"SkyPanel demo: http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    for account in accounts:
+        typer.echo(f"  {account.role:<9} {account.email:<28} password: {account.password}")
+    typer.echo("These passwords are new on every start of the demo. Stop with Ctrl+C.\n")
+    _serve(settings, host, port, 1)
+
+
+@app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every stored secret under the first key of SKYPANEL_ENCRYPTION_KEYS."""
+    from skypanel.secrets.rotation import rotate_all
+
+    settings = _settings_with_database()
+    counts = asyncio.run(rotate_all(_database_url(settings)))
+    for column, count in counts.items():
+        typer.echo(f"{column}: {count} re-encrypted")
+    typer.echo(f"Done: {sum(counts.values())} secrets now use key {_primary_kid()}.")
+
+
+def _primary_kid() -> str:
+    from skypanel.kit.crypto import key_ring
+
+    return key_ring().primary_kid
+
+
+def _database_url(settings: Settings) -> str:
+    if settings.database_url is None:
+        raise typer.BadParameter("SKYPANEL_DATABASE_URL is not set")
+    return settings.database_url
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,77 @@
+"""Demo data for `skypanel demo`: an administrator and a customer with wallet credit."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from skypanel.accounts import repository as users
+from skypanel.accounts.security import hash_password
+from skypanel.accounts.service import create_user
+from skypanel.kit.db import create_engine, create_sessionmaker, transaction
+from skypanel.organizations import repository as orgs
+from skypanel.organizations.service import create_organization
+from skypanel.wallet import service as wallet
+
+DEMO_ADMIN = "admin@skypanel.test"
+DEMO_CUSTOMER = "customer@skypanel.test"
+DEMO_CREDIT_CENTS = 100_00
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    role: str
+    email: str
+    password: str
+
+
+async def ensure_admin(database_url: str, email: str, password: str, name: str) -> bool:
+    """Create the administrator, or promote the account and set its password. True if created."""
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            user = await users.by_email(session, email, for_update=True)
+            if user is None:
+                await create_user(session, email=email, password=password, name=name, role="admin")
+                return True
+            user.role = "admin"
+            user.password_hash = hash_password(password)
+            user.token_version += 1
+            return False
+    finally:
+        await engine.dispose()
+
+
+async def seed_demo(database_url: str) -> list[DemoAccount]:
+    """Idempotent: existing demo accounts get fresh passwords, the credit is granted once."""
+    admin_password = secrets.token_urlsafe(12)
+    customer_password = secrets.token_urlsafe(12)
+    await ensure_admin(database_url, DEMO_ADMIN, admin_password, "Demo Administrator")
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            customer = await users.by_email(session, DEMO_CUSTOMER, for_update=True)
+            if customer is None:
+                customer = await create_user(
+                    session, email=DEMO_CUSTOMER, password=customer_password, name="Demo Customer"
+                )
+                await create_organization(session, customer, "Acme Web Studio")
+            else:
+                customer.password_hash = hash_password(customer_password)
+                customer.token_version += 1
+            found = await orgs.first_membership(session, customer.id)
+            assert found is not None
+            await wallet.post(
+                session,
+                found[0].id,
+                kind="credit",
+                amount_cents=DEMO_CREDIT_CENTS,
+                description="Demo credit",
+                idempotency_key="demo-credit",
+            )
+    finally:
+        await engine.dispose()
+    return [
+        DemoAccount("admin", DEMO_ADMIN, admin_password),
+        DemoAccount("customer", DEMO_CUSTOMER, customer_password),
+    ]

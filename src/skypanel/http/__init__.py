@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every router: errors, middleware, dependencies, rate limits."""

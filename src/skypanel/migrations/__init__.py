@@ -1,0 +1,1 @@
+"""Alembic migrations, run by `skypanel migrate` (and by the test suite to build its schema)."""

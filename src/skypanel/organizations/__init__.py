@@ -1,0 +1,1 @@
+"""Organizations and their members (owner, admin, member)."""

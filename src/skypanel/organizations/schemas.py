@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import EmailStr, Field
+
+from skypanel.kit.schema import ApiModel, InputModel
+
+Role = Literal["owner", "admin", "member"]
+
+
+class OrganizationOut(ApiModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+    personal: bool
+    created_at: datetime
+
+
+class MyOrganizationOut(OrganizationOut):
+    role: Role
+
+
+class MemberOut(ApiModel):
+    user_id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    joined_at: datetime
+
+
+class OrganizationIn(InputModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class MemberIn(InputModel):
+    email: EmailStr
+    role: Literal["admin", "member"] = "member"
+
+
+class RoleIn(InputModel):
+    role: Literal["admin", "member"]
+
+
+class TransferIn(InputModel):
+    user_id: uuid.UUID

@@ -1,0 +1,1 @@
+"""Platform settings: typed keys with defaults, stored as JSON and changed by admins."""

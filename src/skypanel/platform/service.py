@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.activity.service import record
+from skypanel.kit import clock
+from skypanel.kit.errors import InvalidInput, NotFound
+from skypanel.models import PlatformSetting
+
+
+class Branding(BaseModel):
+    name: str = Field(default="SkyPanel", min_length=1, max_length=60)
+    logo_url: str | None = Field(default=None, alias="logoUrl", max_length=500)
+    accent_color: str = Field(default="#2563eb", alias="accentColor", pattern=r"^#[0-9a-fA-F]{6}$")
+
+    model_config = {"populate_by_name": True}
+
+
+class SettingSpec(BaseModel):
+    key: str
+    description: str
+    default: Any
+    adapter: Any
+
+
+def _spec(key: str, description: str, kind: Any, default: Any) -> SettingSpec:
+    return SettingSpec(key=key, description=description, default=default, adapter=TypeAdapter(kind))
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        _spec(
+            "customer_easypanel_logins",
+            "Give each subscribed organization its own Easypanel login with access to its projects",
+            bool,
+            True,
+        ),
+        _spec("billing_grace_days", "Days an unpaid subscription runs before suspension", int, 3),
+        _spec(
+            "branding",
+            "Name, logo URL and accent colour shown in the panel",
+            Branding,
+            Branding().model_dump(by_alias=True),
+        ),
+    )
+}
+
+
+class UnknownSetting(NotFound):
+    code = "SETTING_NOT_FOUND"
+
+
+def _validated(spec: SettingSpec, value: Any) -> Any:
+    try:
+        parsed = spec.adapter.validate_python(value)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"Invalid value for {spec.key}", field="value", errors=exc.errors(include_url=False)
+        ) from exc
+    return spec.adapter.dump_python(parsed, mode="json", by_alias=True)
+
+
+async def all_settings(session: AsyncSession) -> dict[str, Any]:
+    stored = {row.key: row.value for row in await session.scalars(select(PlatformSetting))}
+    return {key: stored.get(key, spec.default) for key, spec in SETTINGS.items()}
+
+
+async def get_setting(session: AsyncSession, key: str) -> Any:
+    spec = SETTINGS.get(key)
+    if spec is None:
+        raise UnknownSetting(f"Unknown setting {key}")
+    row = await session.get(PlatformSetting, key)
+    return spec.default if row is None else row.value
+
+
+async def put_setting(session: AsyncSession, key: str, value: Any, actor: uuid.UUID) -> Any:
+    spec = SETTINGS.get(key)
+    if spec is None:
+        raise UnknownSetting(f"Unknown setting {key}")
+    clean = _validated(spec, value)
+    await session.execute(
+        insert(PlatformSetting)
+        .values(key=key, value=clean, updated_by=actor, updated_at=clock.now())
+        .on_conflict_do_update(
+            index_elements=[PlatformSetting.key],
+            set_={"value": clean, "updated_by": actor, "updated_at": clock.now()},
+        )
+    )
+    await record(
+        session,
+        "platform.setting.update",
+        f"Setting {key} changed",
+        user_id=actor,
+        entity_type="setting",
+        metadata={"key": key, "value": clean},
+    )
+    return clean

@@ -1,0 +1,1 @@
+"""Each organization's prepaid wallet and its append-only ledger (integer cents)."""

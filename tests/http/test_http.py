@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from skypanel.app import create_app
+from skypanel.config import Settings
+from tests.support import Account, register
+
+
+async def test_unknown_route_is_404_in_the_error_format(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/does-not-exist")
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "NOT_FOUND", "message": "Not Found", "details": {}}
+    }
+
+
+async def test_wrong_method_is_405_in_the_error_format(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/api/auth/login")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_malformed_json_names_the_problem(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/auth/login", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    fresh = await client.get("/healthz")
+    assert len(fresh.headers["X-Request-Id"]) == 32
+    kept = await client.get("/api/nope", headers={"X-Request-Id": "trace-abc-12345"})
+    assert kept.headers["X-Request-Id"] == "trace-abc-12345"
+    hostile = await client.get("/healthz", headers={"X-Request-Id": "bad id\nInjected: 1"})
+    assert hostile.headers["X-Request-Id"] != "bad id\nInjected: 1"
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
+    assert ready.json()["revision"] == ready.json()["head"]
+
+
+async def test_readiness_fails_when_the_database_is_unreachable(settings: Settings) -> None:
+    broken = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/none"})
+    app = create_app(broken)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+def test_openapi_declares_error_responses(settings: Settings) -> None:
+    schema = create_app(settings).openapi()
+    for path, methods in schema["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in methods.items():
+            errors = [code for code in operation["responses"] if code.startswith(("4", "5"))]
+            assert errors, f"{method.upper()} {path} declares no error response"
+
+
+def _limited_client(
+    settings: Settings,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    address: str,
+    **extra: str,
+) -> httpx.AsyncClient:
+    limited = settings.model_copy(
+        update={
+            "rate_limit_enabled": True,
+            "rate_limit_anonymous": "3/minute",
+            "rate_limit_user": "5/minute",
+            "rate_limit_admin": "50/minute",
+            **extra,
+        }
+    )
+    app = create_app(limited)
+    app.state.engine, app.state.sessions = engine, sessions
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 1234)),
+        base_url="http://limited",
+    )
+
+
+async def _exercise_tiers(http: httpx.AsyncClient, account: Account) -> None:
+    anonymous = [(await http.get("/api/auth/me")).status_code for _ in range(4)]
+    assert anonymous == [401, 401, 401, 429]
+    limited = await http.get("/api/auth/me")
+    assert limited.json()["error"]["code"] == "RATE_LIMITED"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+
+    user = [(await http.get("/api/auth/me", headers=account.headers)).status_code for _ in range(6)]
+    assert user == [200, 200, 200, 200, 200, 429]
+    assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_rate_limits_per_client_and_per_user_in_memory(
+    settings: Settings,
+    engine: AsyncEngine,
+    db: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register(client)
+    async with _limited_client(settings, engine, db, f"memory-{uuid.uuid4().hex}") as http:
+        await _exercise_tiers(http, account)
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    url = os.environ.get("SKYPANEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    connection = aioredis.from_url(url)
+    try:
+        await connection.ping()
+    except (OSError, aioredis.ConnectionError) as exc:
+        await connection.aclose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {url} is not reachable ({exc}); CI needs it")
+        pytest.skip(f"Redis at {url} is not reachable; set SKYPANEL_TEST_REDIS_URL to run this")
+    yield url
+    await connection.aclose()
+
+
+async def test_rate_limits_shared_through_redis(
+    settings: Settings,
+    engine: AsyncEngine,
+    db: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    redis_url: str,
+) -> None:
+    account = await register(client)
+    address = f"redis-{uuid.uuid4().hex}"
+    async with _limited_client(settings, engine, db, address, redis_url=redis_url) as http:
+        await _exercise_tiers(http, account)
+    async with _limited_client(settings, engine, db, address, redis_url=redis_url) as other:
+        shared = await other.get("/api/auth/me", headers=account.headers)
+        assert shared.status_code == 429

@@ -1,0 +1,67 @@
+"""Helpers for driving the API in tests."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Account:
+    """A registered user as the tests drive it."""
+
+    email: str
+    password: str
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    def acting_in(self, organization_id: uuid.UUID | str) -> dict[str, str]:
+        return {**self.headers, "X-Organization-Id": str(organization_id)}
+
+
+async def register(http: httpx.AsyncClient, email: str | None = None) -> Account:
+    email = email or f"user-{secrets.token_hex(4)}@example.com"
+    password = PASSWORD
+    response = await http.post(
+        "/api/auth/register", json={"email": email, "password": password, "name": "Test User"}
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Account(
+        email=email,
+        password=password,
+        user_id=uuid.UUID(body["user"]["id"]),
+        organization_id=uuid.UUID(body["organization"]["id"]),
+        access_token=body["accessToken"],
+        refresh_token=body["refreshToken"],
+    )
+
+
+async def make_admin(
+    http: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> Account:
+    account = await register(http)
+    async with sessions() as session:
+        await session.execute(
+            text("UPDATE users SET role = 'admin' WHERE id = :id"), {"id": account.user_id}
+        )
+        await session.commit()
+    response = await http.post(
+        "/api/auth/login", json={"email": account.email, "password": account.password}
+    )
+    assert response.status_code == 200, response.text
+    account.access_token = response.json()["accessToken"]
+    return account
