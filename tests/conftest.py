@@ -32,11 +32,10 @@ os.environ.update(
 )
 get_settings.cache_clear()
 
-from tests.support import Account, make_admin, register  # noqa: E402
-
 from skypanel.app import create_app  # noqa: E402
 from skypanel.kit.db import create_engine  # noqa: E402
 from skypanel.kit.migrate import upgrade_to_head  # noqa: E402
+from tests.support import Account, make_admin, register  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -70,23 +69,39 @@ def _with_database(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    server = _server_url()
+async def _admin(server: str, sql: str) -> None:
+    connection = await asyncpg.connect(_libpq(server))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def create_database(server: str) -> str:
+    """A new, empty database on the server; returns its URL."""
     name = f"skypanel_test_{os.getpid()}_{secrets.token_hex(3)}"
+    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+    return _with_database(server, name)
 
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(_libpq(server))
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = _with_database(server, name)
+def drop_database(server: str, url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    url = create_database(server_url)
     upgrade_to_head(url)
     yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(server_url, url)
 
 
 @pytest.fixture(scope="session")

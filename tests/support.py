@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from skypanel.kit import clock
 
 PASSWORD = "correct horse battery staple"
 
@@ -65,3 +70,23 @@ async def make_admin(
     assert response.status_code == 200, response.text
     account.access_token = response.json()["accessToken"]
     return account
+
+
+class TickingClock:
+    """A clock that advances by one second on every reading, from a chosen start."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        self.current += timedelta(seconds=1)
+        return self.current
+
+
+@contextmanager
+def clock_at(source: Callable[[], datetime]) -> Iterator[None]:
+    previous = clock.set_source(source)
+    try:
+        yield
+    finally:
+        clock.set_source(previous)

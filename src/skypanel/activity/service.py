@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skypanel.kit import clock
 from skypanel.kit.context import current_request
 from skypanel.models import ActivityLog
 
@@ -36,6 +37,7 @@ async def record(
         ip_address=ctx.ip_address if ctx else None,
         user_agent=ctx.user_agent if ctx else None,
         request_id=ctx.request_id if ctx else None,
+        created_at=clock.now(),
     )
     session.add(entry)
     return entry

@@ -116,3 +116,11 @@ async def _current_org(
 
 CurrentOrg = Annotated[OrgContext, Depends(_current_org)]
 """The organization chosen by `X-Organization-Id`, defaulting to the caller's first."""
+
+
+async def _path_org(organization_id: str, user: CurrentUser, session: Session) -> OrgContext:
+    return await org_context(session, user, organization_id)
+
+
+PathOrg = Annotated[OrgContext, Depends(_path_org)]
+"""The organization named by the `{organization_id}` path parameter; 404 unless a member."""

@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from skypanel.http.deps import CurrentUser, Session, org_context
+from skypanel.http.deps import CurrentUser, PathOrg, Session
 from skypanel.http.errors import responses
 from skypanel.models import Organization
 from skypanel.organizations import repository, service
@@ -54,10 +54,7 @@ async def create(body: OrganizationIn, user: CurrentUser, session: Session) -> M
 @router.get(
     "/{organization_id}/members", response_model=list[MemberOut], responses=responses(401, 404)
 )
-async def list_members(
-    organization_id: str, user: CurrentUser, session: Session
-) -> list[MemberOut]:
-    org = await org_context(session, user, organization_id)
+async def list_members(org: PathOrg, session: Session) -> list[MemberOut]:
     return [
         MemberOut(
             user_id=u.id,
@@ -76,11 +73,8 @@ async def list_members(
     response_model=MemberOut,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def add_member(
-    organization_id: str, body: MemberIn, user: CurrentUser, session: Session
-) -> MemberOut:
+async def add_member(body: MemberIn, org: PathOrg, session: Session) -> MemberOut:
     """Add an existing account to the organization (owners and admins)."""
-    org = await org_context(session, user, organization_id)
     member, member_user = await service.add_member(session, org, str(body.email), body.role)
     return MemberOut(
         user_id=member_user.id,
@@ -96,10 +90,7 @@ async def add_member(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def change_role(
-    organization_id: str, user_id: uuid.UUID, body: RoleIn, user: CurrentUser, session: Session
-) -> Response:
-    org = await org_context(session, user, organization_id)
+async def change_role(user_id: uuid.UUID, body: RoleIn, org: PathOrg, session: Session) -> Response:
     await service.change_role(session, org, user_id, body.role)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -109,11 +100,8 @@ async def change_role(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 409),
 )
-async def remove_member(
-    organization_id: str, user_id: uuid.UUID, user: CurrentUser, session: Session
-) -> Response:
+async def remove_member(user_id: uuid.UUID, org: PathOrg, session: Session) -> Response:
     """Remove a member, or leave the organization (your own user id)."""
-    org = await org_context(session, user, organization_id)
     await service.remove_member(session, org, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -123,10 +111,7 @@ async def remove_member(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 422),
 )
-async def transfer(
-    organization_id: str, body: TransferIn, user: CurrentUser, session: Session
-) -> Response:
+async def transfer(body: TransferIn, org: PathOrg, session: Session) -> Response:
     """Make another member the owner; the current owner becomes an admin."""
-    org = await org_context(session, user, organization_id)
     await service.transfer_ownership(session, org, body.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
