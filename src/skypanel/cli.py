@@ -112,10 +112,15 @@ def demo(
 @app.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt every stored secret under the first key of SKYPANEL_ENCRYPTION_KEYS."""
+    from skypanel.kit.crypto import SecretDecryptionError
     from skypanel.secrets.rotation import rotate_all
 
     settings = _settings_with_database()
-    counts = asyncio.run(rotate_all(_database_url(settings)))
+    try:
+        counts = asyncio.run(rotate_all(_database_url(settings)))
+    except SecretDecryptionError as exc:
+        typer.echo(f"Stopped, nothing changed in that column: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
     for column, count in counts.items():
         typer.echo(f"{column}: {count} re-encrypted")
     typer.echo(f"Done: {sum(counts.values())} secrets now use key {_primary_kid()}.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.kit.crypto import SecretPlace, key_ring
+from skypanel.kit.crypto import SecretDecryptionError, SecretPlace, key_ring
 from skypanel.kit.db import create_engine, create_sessionmaker, transaction
 from skypanel.models import Base
 
@@ -31,7 +31,13 @@ async def rotate_column(session: AsyncSession, table: Table, column: Column[str]
         if not ring.needs_rotation(ciphertext):
             continue
         place = SecretPlace(table.name, column.name, str(row_id))
-        fresh = ring.encrypt(ring.decrypt(ciphertext, place), place)
+        try:
+            plaintext = ring.decrypt(ciphertext, place)
+        except SecretDecryptionError as exc:
+            raise SecretDecryptionError(
+                f"{table.name}.{column.name} of row {row_id} does not decrypt: {exc}"
+            ) from exc
+        fresh = ring.encrypt(plaintext, place)
         await session.execute(
             update(table).where(table.c.id == row_id).values({column.name: fresh})
         )
