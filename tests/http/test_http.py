@@ -150,3 +150,11 @@ async def test_rate_limits_shared_through_redis(
     async with _limited_client(settings, engine, db, address, redis_url=redis_url) as other:
         shared = await other.get("/api/auth/me", headers=account.headers)
         assert shared.status_code == 429
+
+
+async def test_interactive_docs_are_served(client: httpx.AsyncClient) -> None:
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
+    schema = (await client.get("/openapi.json")).json()
+    assert "/api/auth/login" in schema["paths"]

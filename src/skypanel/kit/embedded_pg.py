@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import structlog
@@ -19,7 +20,10 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     pgdata = (data_dir / "postgres").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = get_server(pgdata, cleanup_mode="stop")
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, containers): harmless here.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        server = get_server(pgdata, cleanup_mode="stop")
     url: str = server.get_uri()
     log.info("embedded_postgres.started", pgdata=str(pgdata))
     return url
