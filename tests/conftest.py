@@ -32,7 +32,7 @@ os.environ.update(
 )
 get_settings.cache_clear()
 
-from skypanel.app import create_app  # noqa: E402
+from skypanel.app import attach_database, create_app  # noqa: E402
 from skypanel.kit.db import create_engine  # noqa: E402
 from skypanel.kit.migrate import upgrade_to_head  # noqa: E402
 from tests.support import Account, make_admin, register  # noqa: E402
@@ -154,8 +154,7 @@ def _client(
     settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> httpx.AsyncClient:
     app = create_app(settings)
-    app.state.engine = engine
-    app.state.sessions = sessions
+    attach_database(app, engine, sessions)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://skypanel.test")
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel import health
 from skypanel.accounts.endpoints import router as auth_router
@@ -17,8 +18,13 @@ from skypanel.http.middleware import RateLimitMiddleware, RequestContextMiddlewa
 from skypanel.http.ratelimit import RateLimiter
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.logging import configure_logging
+from skypanel.operations.service import Runner
 from skypanel.organizations.endpoints import router as organizations_router
+from skypanel.plans.endpoints import router as plans_router
 from skypanel.platform.endpoints import router as settings_router
+from skypanel.servers.clients import ClientPool
+from skypanel.servers.endpoints import router as servers_router
+from skypanel.servers.service import bootstrap_from_env
 from skypanel.wallet.endpoints import router as wallet_router
 
 ROUTERS = (
@@ -29,7 +35,19 @@ ROUTERS = (
     activity_router,
     admin_router,
     settings_router,
+    servers_router,
+    plans_router,
 )
+
+
+def attach_database(
+    app: FastAPI, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Give the app its database and what is built on it: Easypanel clients, operation runner."""
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.clients = ClientPool(sessions)
+    app.state.runner = Runner(sessions, app.state.clients)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,15 +59,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = create_engine(
+        engine = create_engine(
             database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
-        app.state.sessions = create_sessionmaker(app.state.engine)
+        attach_database(app, engine, create_sessionmaker(engine))
+        await bootstrap_from_env(app.state.sessions, settings)
         try:
             yield
         finally:
+            await app.state.clients.aclose()
             await app.state.engine.dispose()
 
     app = FastAPI(

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
 
     public_url: str = "http://127.0.0.1:8000"
 
+    easypanel_url: str | None = None
+    easypanel_api_key: SecretStr | None = None
+    easypanel_dialect: Literal["auto", "orpc", "trpc"] = "auto"
+
+    worker_in_process: bool = False
+
     @property
     def production(self) -> bool:
         return self.env == "production"

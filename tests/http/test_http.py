@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from skypanel.app import create_app
+from skypanel.app import attach_database, create_app
 from skypanel.config import Settings
 from tests.support import Account, register
 
@@ -91,7 +91,7 @@ def _limited_client(
         }
     )
     app = create_app(limited)
-    app.state.engine, app.state.sessions = engine, sessions
+    attach_database(app, engine, sessions)
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, client=(address, 1234)),
         base_url="http://limited",

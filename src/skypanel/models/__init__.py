@@ -4,14 +4,23 @@ from skypanel.models.accounts import RefreshToken, User
 from skypanel.models.activity import ActivityLog
 from skypanel.models.base import Base
 from skypanel.models.easypanel import EasypanelServer
+from skypanel.models.operations import EasypanelAuditLog, EasypanelOperation
 from skypanel.models.organizations import Membership, Organization
+from skypanel.models.plans import ContainerPlan
 from skypanel.models.settings import PlatformSetting
+from skypanel.models.subscriptions import BillingCycle, ContainerSubscription, IdempotencyKey
 from skypanel.models.wallet import PaymentTransaction, Wallet
 
 __all__ = [
     "ActivityLog",
     "Base",
+    "BillingCycle",
+    "ContainerPlan",
+    "ContainerSubscription",
+    "EasypanelAuditLog",
+    "EasypanelOperation",
     "EasypanelServer",
+    "IdempotencyKey",
     "Membership",
     "Organization",
     "PaymentTransaction",

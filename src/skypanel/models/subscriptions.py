@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from skypanel.kit import clock
+from skypanel.models.base import ENCRYPTED, Base, Timestamps, UUIDPrimaryKey
+
+LIVE = ("active", "past_due", "suspended")
+
+
+class ContainerSubscription(UUIDPrimaryKey, Timestamps, Base):
+    """An organization's plan. `past_due`: a renewal failed and the grace period runs."""
+
+    __tablename__ = "container_subscriptions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('active', 'past_due', 'suspended', 'cancelled')", name="status"
+        ),
+        CheckConstraint(
+            "provisioning_status IN ('pending', 'ready', 'failed')", name="provisioning_status"
+        ),
+        Index(
+            "uq_container_subscriptions_one_live",
+            "organization_id",
+            unique=True,
+            postgresql_where=text("status <> 'cancelled'"),
+        ),
+        Index(
+            "ix_container_subscriptions_due",
+            "current_period_end",
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index(None, "status"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    plan_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("container_plans.id", ondelete="RESTRICT")
+    )
+    server_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("easypanel_config.id", ondelete="RESTRICT")
+    )
+    status: Mapped[str] = mapped_column(String(16), server_default="active")
+    anchor_at: Mapped[datetime]
+    current_period_start: Mapped[datetime]
+    current_period_end: Mapped[datetime]
+    periods_billed: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    grace_until: Mapped[datetime | None]
+    suspended_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    provisioning_status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    provisioning_error: Mapped[str | None] = mapped_column(String(1000))
+    easypanel_user_id: Mapped[str | None] = mapped_column(String(255))
+    easypanel_user_email: Mapped[str | None] = mapped_column(String(255))
+    easypanel_password_encrypted: Mapped[str | None] = mapped_column(info=ENCRYPTED)
+    suspended_services: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
+
+
+class BillingCycle(UUIDPrimaryKey, Timestamps, Base):
+    """One charge for one period of a subscription; unique per period, so never charged twice."""
+
+    __tablename__ = "container_billing_cycles"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "billing_period_start"),
+        CheckConstraint(
+            "status IN ('pending', 'billed', 'failed', 'refunded', 'void')", name="status"
+        ),
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+        CheckConstraint(
+            "refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refund_within_amount"
+        ),
+        Index(None, "organization_id", "billing_period_start"),
+        Index(None, "billing_period_start", "billing_period_end"),
+        Index(
+            "ix_container_billing_cycles_failed",
+            "subscription_id",
+            postgresql_where=text("status = 'failed'"),
+        ),
+    )
+
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("container_subscriptions.id", ondelete="CASCADE")
+    )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    plan_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("container_plans.id", ondelete="RESTRICT")
+    )
+    kind: Mapped[str] = mapped_column(String(16), server_default="renewal")
+    billing_period_start: Mapped[datetime]
+    billing_period_end: Mapped[datetime]
+    monthly_rate_cents: Mapped[int] = mapped_column(BigInteger)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    payment_transaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("payment_transactions.id", ondelete="RESTRICT")
+    )
+
+
+class IdempotencyKey(UUIDPrimaryKey, Base):
+    """A client's `Idempotency-Key` (the guide's `easypanel_idempotency_keys`), kept 24 hours."""
+
+    __tablename__ = "easypanel_idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "operation", "idempotency_key"),
+        Index(None, "expires_at"),
+    )
+
+    operation: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_data: Mapped[Any | None] = mapped_column(JSONB)
+    response_status: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now, server_default=func.now())
+    expires_at: Mapped[datetime]

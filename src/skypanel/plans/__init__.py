@@ -1,0 +1,1 @@
+"""Container plans: monthly price and quotas, curated by admins."""

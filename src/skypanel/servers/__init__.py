@@ -1,0 +1,1 @@
+"""Connected Easypanel servers (the seed's `easypanel_config`) and their clients."""

@@ -1,0 +1,132 @@
+"""One long-lived `EasypanelClient` per server, rebuilt when its settings change; calls audited."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from skypanel.easypanel import CallRecord, EasypanelClient, EasypanelUnavailable, Timeouts
+from skypanel.kit.context import current_request_id
+from skypanel.kit.crypto import SecretPlace, decrypt_secret
+from skypanel.kit.db import transaction
+from skypanel.models import EasypanelAuditLog, EasypanelServer
+from skypanel.servers import repository
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditScope:
+    """What an Easypanel call is done for, recorded with it in `easypanel_audit_log`."""
+
+    organization_id: uuid.UUID | None = None
+    operation_id: uuid.UUID | None = None
+    resource_type: str = "platform"
+    resource_name: str = ""
+
+
+_scope: ContextVar[AuditScope | None] = ContextVar("skypanel_audit_scope", default=None)
+
+
+@contextmanager
+def audit_scope(scope: AuditScope) -> Iterator[None]:
+    token = _scope.set(scope)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def api_key_place(server_id: uuid.UUID) -> SecretPlace:
+    return SecretPlace("easypanel_config", "api_key_encrypted", str(server_id))
+
+
+class NoServer(EasypanelUnavailable):
+    code = "EASYPANEL_NOT_CONFIGURED"
+    status = 503
+
+
+class ClientPool:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], timeouts: Timeouts | None = None
+    ) -> None:
+        self.sessions = sessions
+        self.timeouts = timeouts
+        self._clients: dict[uuid.UUID, tuple[object, EasypanelClient]] = {}
+
+    async def client_for(self, server_id: uuid.UUID | None) -> EasypanelClient:
+        """The client of a server (None: the default server)."""
+        async with self.sessions() as session:
+            server = (
+                await repository.default_server(session)
+                if server_id is None
+                else await repository.get(session, server_id)
+            )
+        if server is None or not server.active:
+            raise NoServer("No active Easypanel server is configured", retryable=True)
+        return await self._client(server)
+
+    async def _client(self, server: EasypanelServer) -> EasypanelClient:
+        version = (server.api_url, server.api_key_encrypted, server.dialect)
+        cached = self._clients.get(server.id)
+        if cached and cached[0] == version:
+            return cached[1]
+        client = build_client(server, timeouts=self.timeouts, on_call=self._audit(server.id))
+        self._clients[server.id] = (version, client)
+        if cached:
+            await cached[1].aclose()
+        return client
+
+    def _audit(self, server_id: uuid.UUID) -> Callable[[CallRecord], Awaitable[None]]:
+        async def write(record: CallRecord) -> None:
+            scope = _scope.get() or AuditScope()
+            try:
+                async with transaction(self.sessions) as session:
+                    session.add(
+                        EasypanelAuditLog(
+                            id=uuid.uuid4(),
+                            organization_id=scope.organization_id,
+                            server_id=server_id,
+                            operation_id=scope.operation_id,
+                            operation=record.procedure,
+                            resource_type=scope.resource_type,
+                            resource_name=scope.resource_name,
+                            request_id=current_request_id() or "-",
+                            request_data=record.request,
+                            response_data=record.response,
+                            response_status=record.status_code,
+                            error_message=record.error_message,
+                            elapsed_ms=round(record.elapsed_ms),
+                        )
+                    )
+            except Exception:
+                log.exception("easypanel.audit_write_failed", procedure=record.procedure)
+
+        return write
+
+    async def aclose(self) -> None:
+        for _, client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+def build_client(
+    server: EasypanelServer,
+    *,
+    timeouts: Timeouts | None = None,
+    on_call: Callable[[CallRecord], Awaitable[None]] | None = None,
+) -> EasypanelClient:
+    token = decrypt_secret(server.api_key_encrypted, api_key_place(server.id))
+    return EasypanelClient(
+        server.api_url,
+        token,
+        dialect=server.dialect,  # type: ignore[arg-type]
+        timeouts=timeouts,
+        on_call=on_call,
+    )
