@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -33,8 +34,12 @@ os.environ.update(
 get_settings.cache_clear()
 
 from skypanel.app import attach_database, create_app  # noqa: E402
+from skypanel.emulator import RunningEmulator, running_emulator  # noqa: E402
 from skypanel.kit.db import create_engine  # noqa: E402
 from skypanel.kit.migrate import upgrade_to_head  # noqa: E402
+from skypanel.models import EasypanelServer  # noqa: E402
+from skypanel.operations.service import Runner  # noqa: E402
+from skypanel.servers.service import save as save_server  # noqa: E402
 from tests.support import Account, make_admin, register  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,6 +170,7 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with _client(settings, engine, db) as http:
         yield http
+        await _app(http).state.clients.aclose()
 
 
 @pytest.fixture
@@ -173,6 +179,48 @@ async def live_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with _client(settings, engine, committed) as http:
         yield http
+        await _app(http).state.clients.aclose()
+
+
+def _app(http: httpx.AsyncClient) -> FastAPI:
+    transport = http._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    app = transport.app
+    assert isinstance(app, FastAPI)
+    return app
+
+
+def runner_of(http: httpx.AsyncClient) -> Runner:
+    """The operation runner of the app behind a test client (to deliver retries on demand)."""
+    runner: Runner = _app(http).state.runner
+    return runner
+
+
+@pytest.fixture(scope="session")
+def easypanel() -> Iterator[RunningEmulator]:
+    """One Easypanel emulator on a loopback port for the session; its clock moves by hand."""
+    with running_emulator(dialect="orpc", manual_clock=True, deploy_delay=2.0) as running:
+        yield running
+
+
+@pytest.fixture
+async def server(
+    easypanel: RunningEmulator, db: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[EasypanelServer]:
+    """The emulator, fresh and fault-free, configured as the default Easypanel server."""
+    easypanel.controller.reset()
+    async with db() as session:
+        configured = await save_server(
+            session,
+            None,
+            url=easypanel.base_url,
+            api_key=easypanel.token,
+            dialect="orpc",
+            result=None,
+        )
+        await session.commit()
+    yield configured
+    easypanel.controller.reset()
 
 
 @pytest.fixture

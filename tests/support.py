@@ -90,3 +90,63 @@ def clock_at(source: Callable[[], datetime]) -> Iterator[None]:
         yield
     finally:
         clock.set_source(previous)
+
+
+async def credit(sessions: async_sessionmaker[AsyncSession], org: uuid.UUID, cents: int) -> None:
+    """Put money in an organization's wallet (as a top-up would)."""
+    from skypanel.wallet import service as wallet
+
+    async with sessions() as session:
+        await wallet.post(
+            session,
+            org,
+            kind="credit",
+            amount_cents=cents,
+            description="Top-up",
+            idempotency_key=f"test-credit-{uuid.uuid4()}",
+        )
+        await session.commit()
+
+
+async def balance(sessions: async_sessionmaker[AsyncSession], org: uuid.UUID) -> int:
+    async with sessions() as session:
+        value = await session.scalar(
+            text("SELECT balance_cents FROM wallets WHERE organization_id = :org"), {"org": org}
+        )
+    return int(value)
+
+
+async def count(sessions: async_sessionmaker[AsyncSession], table: str, **where: object) -> int:
+    clause = " AND ".join(f"{column} = :{column}" for column in where) or "true"
+    async with sessions() as session:
+        value = await session.scalar(text(f"SELECT count(*) FROM {table} WHERE {clause}"), where)
+    return int(value)
+
+
+async def make_plan(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    price_cents: int = 1000,
+    cpu: str = "2",
+    memory_gb: str = "4",
+    storage_gb: int = 20,
+    containers: int = 5,
+    name: str = "Starter",
+) -> uuid.UUID:
+    from decimal import Decimal
+
+    from skypanel.models import ContainerPlan
+
+    plan = ContainerPlan(
+        id=uuid.uuid4(),
+        name=name,
+        price_monthly_cents=price_cents,
+        max_cpu_cores=Decimal(cpu),
+        max_memory_gb=Decimal(memory_gb),
+        max_storage_gb=storage_gb,
+        max_containers=containers,
+    )
+    async with sessions() as session:
+        session.add(plan)
+        await session.commit()
+    return plan.id

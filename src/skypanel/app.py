@@ -18,6 +18,7 @@ from skypanel.http.middleware import RateLimitMiddleware, RequestContextMiddlewa
 from skypanel.http.ratelimit import RateLimiter
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.logging import configure_logging
+from skypanel.operations import catalog  # noqa: F401 (registers the operation handlers)
 from skypanel.operations.service import Runner
 from skypanel.organizations.endpoints import router as organizations_router
 from skypanel.plans.endpoints import router as plans_router
@@ -25,6 +26,7 @@ from skypanel.platform.endpoints import router as settings_router
 from skypanel.servers.clients import ClientPool
 from skypanel.servers.endpoints import router as servers_router
 from skypanel.servers.service import bootstrap_from_env
+from skypanel.subscriptions.endpoints import router as subscriptions_router
 from skypanel.wallet.endpoints import router as wallet_router
 
 ROUTERS = (
@@ -37,6 +39,7 @@ ROUTERS = (
     settings_router,
     servers_router,
     plans_router,
+    subscriptions_router,
 )
 
 

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     easypanel_url: str | None = None
     easypanel_api_key: SecretStr | None = None
     easypanel_dialect: Literal["auto", "orpc", "trpc"] = "auto"
+    easypanel_login_domain: str = "customers.skypanel.invalid"
 
     worker_in_process: bool = False
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 
 from skypanel.accounts import repository as users
 from skypanel.accounts.schemas import UserOut
@@ -14,6 +14,7 @@ from skypanel.admin.schemas import (
     UserPage,
     UserUpdateIn,
 )
+from skypanel.billing.service import after_credit
 from skypanel.http.deps import AdminUser, Session
 from skypanel.http.errors import responses
 from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_of
@@ -82,6 +83,7 @@ def _organization(org: Organization, wallet: Wallet | None) -> AdminOrganization
     responses=responses(401, 402, 403, 404, 409, 422),
 )
 async def adjust_wallet(
+    request: Request,
     organization_id: uuid.UUID,
     body: AdjustmentIn,
     admin: AdminUser,
@@ -90,6 +92,7 @@ async def adjust_wallet(
 ) -> TransactionOut:
     """Credit or debit an organization's wallet with a reason. A debit never overdraws it.
 
+    A credit settles overdue renewals at once and resumes a suspended subscription.
     Send an `Idempotency-Key` header to make a retried request safe.
     """
     entry = await service.adjust_wallet(
@@ -100,4 +103,9 @@ async def adjust_wallet(
         description=body.description,
         idempotency_key=idempotency_key or uuid.uuid4().hex,
     )
-    return TransactionOut.model_validate(entry)
+    out = TransactionOut.model_validate(entry)
+    await session.commit()
+    if entry.amount_cents > 0:
+        report = await after_credit(request.app.state.sessions, organization_id)
+        await request.app.state.runner.run_all(report.operations)
+    return out

@@ -16,10 +16,18 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _ours(obj: object, name: str | None, type_: str, reflected: bool, _: object) -> bool:
+    """Autogenerate leaves the job queue's tables (procrastinate's own schema) alone."""
+    table = getattr(obj, "table", None)
+    owner = table.name if table is not None else name
+    return not (owner or "").startswith("procrastinate_")
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_ours,
         compare_type=True,
         transaction_per_migration=True,
     )

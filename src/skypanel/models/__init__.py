@@ -7,6 +7,7 @@ from skypanel.models.easypanel import EasypanelServer
 from skypanel.models.operations import EasypanelAuditLog, EasypanelOperation
 from skypanel.models.organizations import Membership, Organization
 from skypanel.models.plans import ContainerPlan
+from skypanel.models.projects import ContainerProject, ContainerService
 from skypanel.models.settings import PlatformSetting
 from skypanel.models.subscriptions import BillingCycle, ContainerSubscription, IdempotencyKey
 from skypanel.models.wallet import PaymentTransaction, Wallet
@@ -16,6 +17,8 @@ __all__ = [
     "Base",
     "BillingCycle",
     "ContainerPlan",
+    "ContainerProject",
+    "ContainerService",
     "ContainerSubscription",
     "EasypanelAuditLog",
     "EasypanelOperation",

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,7 +48,7 @@ async def enqueue(
         )
         .on_conflict_do_nothing(
             index_elements=[EasypanelOperation.dedupe_key],
-            index_where=EasypanelOperation.status.in_(IN_FLIGHT),
+            index_where=text("status IN ('pending', 'running')"),
         )
         .returning(EasypanelOperation.id)
     )
@@ -111,3 +111,13 @@ async def for_subject(
             .order_by(EasypanelOperation.created_at)
         )
     ).all()
+
+
+async def save_payload(
+    session: AsyncSession, operation_id: uuid.UUID, payload: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(EasypanelOperation)
+        .where(EasypanelOperation.id == operation_id)
+        .values(payload=payload)
+    )

@@ -10,12 +10,13 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skypanel.easypanel.errors import EasypanelError
+from skypanel.easypanel import EasypanelClient, EasypanelError
 from skypanel.kit import clock
 from skypanel.kit.context import current_request_id
 from skypanel.kit.db import transaction
 from skypanel.models import EasypanelOperation
 from skypanel.operations import repository
+from skypanel.servers.clients import AuditScope, audit_scope
 
 log = structlog.get_logger(__name__)
 
@@ -27,10 +28,24 @@ BACKOFF_MAX = 600.0
 class ClientSource(Protocol):
     """Gives the Easypanel client of a server (see `skypanel.servers.clients`)."""
 
-    async def client_for(self, server_id: uuid.UUID | None) -> Any: ...
+    async def client_for(self, server_id: uuid.UUID | None) -> EasypanelClient: ...
 
 
-Run = Callable[[Any, EasypanelOperation], Awaitable[dict[str, Any]]]
+@dataclass(frozen=True, slots=True)
+class OperationContext:
+    """What a handler gets: the server's client, and sessions for reads and checkpoints."""
+
+    client: EasypanelClient
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def checkpoint(self, operation: EasypanelOperation, **progress: Any) -> None:
+        """Persist progress before a risky call, so a retry after a crash knows what was tried."""
+        operation.payload = {**operation.payload, **progress}
+        async with transaction(self.sessions) as session:
+            await repository.save_payload(session, operation.id, operation.payload)
+
+
+Run = Callable[[OperationContext, EasypanelOperation], Awaitable[dict[str, Any]]]
 Effect = Callable[[AsyncSession, EasypanelOperation], Awaitable[None]]
 
 
@@ -104,9 +119,16 @@ class Runner:
         if claimed is None:
             return None
         spec = HANDLERS[claimed.kind]
+        scope = AuditScope(
+            organization_id=claimed.organization_id,
+            operation_id=claimed.id,
+            resource_type=claimed.kind.split(".")[1],
+            resource_name=claimed.target,
+        )
         try:
-            client = await self.clients.client_for(claimed.server_id)
-            result = await spec.run(client, claimed)
+            with audit_scope(scope):
+                client = await self.clients.client_for(claimed.server_id)
+                result = await spec.run(OperationContext(client, self.sessions), claimed)
         except EasypanelError as exc:
             return await self._fail(operation_id, exc)
         return await self._succeed(operation_id, result)

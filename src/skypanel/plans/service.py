@@ -59,7 +59,7 @@ async def update_plan(
 ) -> ContainerPlan:
     """Changes apply at once to quotas; a new price applies from each subscriber's next renewal."""
     plan = await get_plan(session, plan_id, lock=True)
-    changes = data.model_dump(exclude_unset=True)
+    changes = data.model_dump(exclude_unset=True, by_alias=False)
     if "name" in changes and changes["name"] is None:
         raise InvalidInput("The name cannot be empty", field="name")
     for field, value in changes.items():

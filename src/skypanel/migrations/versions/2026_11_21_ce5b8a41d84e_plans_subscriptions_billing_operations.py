@@ -474,4 +474,5 @@ def _apply_job_queue_schema() -> None:
     """Procrastinate's schema, as shipped by the pinned version (multi-statement SQL, so it goes
     through the driver's simple-query path rather than a prepared statement)."""
     raw = op.get_bind().connection.driver_connection
+    assert raw is not None
     await_only(raw.execute(SchemaManager.get_schema()))

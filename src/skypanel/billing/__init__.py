@@ -1,0 +1,1 @@
+"""The billing engine: renewals charged once per period, grace, suspension and resumption."""

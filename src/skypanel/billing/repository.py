@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.models import BillingCycle, ContainerPlan, ContainerService, ContainerSubscription
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int
+) -> Sequence[tuple[ContainerSubscription, ContainerPlan]]:
+    """Active subscriptions whose period has ended, locked; rows other workers hold are skipped."""
+    rows = await session.execute(
+        select(ContainerSubscription, ContainerPlan)
+        .join(ContainerPlan, ContainerPlan.id == ContainerSubscription.plan_id)
+        .where(
+            ContainerSubscription.status == "active",
+            ContainerSubscription.current_period_end <= now,
+        )
+        .order_by(ContainerSubscription.current_period_end, ContainerSubscription.id)
+        .limit(limit)
+        .with_for_update(of=ContainerSubscription, skip_locked=True)
+    )
+    return [(subscription, plan) for subscription, plan in rows]
+
+
+async def claim_overdue(
+    session: AsyncSession, limit: int, after: uuid.UUID | None
+) -> Sequence[ContainerSubscription]:
+    """Past-due subscriptions (a failed renewal in its grace period), locked, in id order."""
+    query = select(ContainerSubscription).where(ContainerSubscription.status == "past_due")
+    if after is not None:
+        query = query.where(ContainerSubscription.id > after)
+    return (
+        await session.scalars(
+            query.order_by(ContainerSubscription.id).limit(limit).with_for_update(skip_locked=True)
+        )
+    ).all()
+
+
+async def failed_cycles(
+    session: AsyncSession, subscription_id: uuid.UUID
+) -> Sequence[BillingCycle]:
+    return (
+        await session.scalars(
+            select(BillingCycle)
+            .where(BillingCycle.subscription_id == subscription_id, BillingCycle.status == "failed")
+            .order_by(BillingCycle.billing_period_start)
+            .with_for_update()
+        )
+    ).all()
+
+
+async def running_services(
+    session: AsyncSession, organization_id: uuid.UUID
+) -> Sequence[ContainerService]:
+    return (
+        await session.scalars(
+            select(ContainerService).where(
+                ContainerService.organization_id == organization_id,
+                ContainerService.desired_state == "running",
+                ContainerService.status != "deleting",
+            )
+        )
+    ).all()
+
+
+async def services_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> Sequence[ContainerService]:
+    return (
+        await session.scalars(select(ContainerService).where(ContainerService.id.in_(ids)))
+    ).all()

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from skypanel.models.base import Base, Timestamps, UUIDPrimaryKey
+
+SERVICE_TYPES = (
+    "app",
+    "postgres",
+    "mysql",
+    "mariadb",
+    "mongo",
+    "redis",
+    "wordpress",
+    "box",
+    "compose",
+)
+
+
+class ContainerProject(UUIDPrimaryKey, Timestamps, Base):
+    """A customer's project; on Easypanel it is named with the organization's namespace."""
+
+    __tablename__ = "container_projects"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "project_name"),
+        UniqueConstraint("server_id", "easypanel_project_name"),
+        CheckConstraint(
+            "status IN ('creating', 'active', 'deleting', 'failed', 'missing')", name="status"
+        ),
+        Index(None, "subscription_id"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("container_subscriptions.id", ondelete="CASCADE")
+    )
+    server_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("easypanel_config.id", ondelete="RESTRICT")
+    )
+    project_name: Mapped[str] = mapped_column(String(40))
+    easypanel_project_name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), server_default="creating")
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default="{}")
+
+
+class ContainerService(UUIDPrimaryKey, Timestamps, Base):
+    """An app or database inside a project, with the limits it counts against the quota."""
+
+    __tablename__ = "container_services"
+    __table_args__ = (
+        UniqueConstraint("project_id", "service_name"),
+        CheckConstraint(
+            "service_type IN (" + ", ".join(f"'{t}'" for t in SERVICE_TYPES) + ")",
+            name="service_type",
+        ),
+        Index(None, "organization_id", "status"),
+        Index(None, "status"),
+    )
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("container_projects.id", ondelete="CASCADE")
+    )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    service_name: Mapped[str] = mapped_column(String(40))
+    easypanel_service_name: Mapped[str] = mapped_column(String(255))
+    service_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), server_default="deploying")
+    desired_state: Mapped[str] = mapped_column(String(16), server_default="running")
+    cpu_limit: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    memory_limit_gb: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    storage_limit_gb: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    configuration: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")

@@ -1,0 +1,1 @@
+"""Resource quotas: what an organization's services declare, against its plan's limits."""

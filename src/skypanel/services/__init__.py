@@ -1,0 +1,1 @@
+"""Services (apps and databases) inside projects."""

@@ -1,0 +1,1 @@
+"""Subscriptions: paid from the wallet, provisioned on Easypanel, changed and cancelled."""

@@ -1,0 +1,172 @@
+"""Cancellation: refuse while anything is deployed unless confirmed; then refund the unused part
+of the period and delete everything on Easypanel through retried operations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.activity.service import record
+from skypanel.billing.repository import failed_cycles
+from skypanel.kit import clock
+from skypanel.kit.errors import Conflict
+from skypanel.kit.money import format_money, round_half_up
+from skypanel.kit.periods import unused_fraction
+from skypanel.models import (
+    ContainerProject,
+    ContainerService,
+    ContainerSubscription,
+    EasypanelOperation,
+)
+from skypanel.operations.service import enqueue
+from skypanel.organizations.context import OrgContext
+from skypanel.subscriptions import repository
+from skypanel.subscriptions.provisioning import PROVISIONING_KINDS
+from skypanel.subscriptions.service import NoSubscription, refund_cycle
+from skypanel.wallet import repository as wallets
+
+
+class HasResources(Conflict):
+    code = "SUBSCRIPTION_HAS_RESOURCES"
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    refund_cents: int
+    projects: int
+    services: int
+    operations: list[uuid.UUID]
+
+
+async def cancel(session: AsyncSession, org: OrgContext, confirm: str | None) -> Cancelled:
+    org.require("owner", "admin")
+    now = clock.now()
+    subscription = await repository.live(session, org.id, lock=True)
+    if subscription is None:
+        raise NoSubscription("The organization has no subscription")
+    projects = await repository.projects(session, org.id)
+    services = await repository.services(session, org.id)
+    if (projects or services) and confirm != org.organization.slug:
+        raise HasResources(
+            "Projects or services are still deployed; confirm with"
+            f" ?confirm={org.organization.slug} to delete them all",
+            projects=[p.project_name for p in projects],
+            services=[f"{s.service_name}" for s in services],
+            confirm=org.organization.slug,
+        )
+    await wallets.lock(session, org.id)
+    refund = 0
+    current = await repository.cycle_at(session, subscription.id, now)
+    if current is not None and subscription.status != "suspended":
+        refund = round_half_up(
+            current.amount_cents
+            * unused_fraction(current.billing_period_start, current.billing_period_end, now)
+        )
+        refund = min(refund, current.amount_cents - current.refunded_cents)
+        await refund_cycle(session, current, refund, reason="cancellation", actor=org.user.id)
+    for cycle in await failed_cycles(session, subscription.id):
+        cycle.status = "void"
+    subscription.status = "cancelled"
+    subscription.cancelled_at = now
+    await _stop_provisioning(session, subscription.id)
+    operations = await _queue_deletion(session, subscription, projects)
+    await record(
+        session,
+        "container.subscription.cancel",
+        f"Subscription cancelled; {format_money(refund)} refunded",
+        organization_id=org.id,
+        user_id=org.user.id,
+        entity_type="container_subscription",
+        entity_id=subscription.id,
+        metadata={
+            "refund": format_money(refund),
+            "projects": len(projects),
+            "services": len(services),
+        },
+    )
+    return Cancelled(refund, len(projects), len(services), [op.id for op in operations])
+
+
+async def _stop_provisioning(session: AsyncSession, subscription_id: uuid.UUID) -> None:
+    """Pending provisioning would recreate what is being deleted: cancel it."""
+    await session.execute(
+        update(EasypanelOperation)
+        .where(
+            EasypanelOperation.kind.in_(PROVISIONING_KINDS),
+            EasypanelOperation.status == "pending",
+            or_(
+                EasypanelOperation.subject_id == subscription_id,
+                EasypanelOperation.payload["subscriptionId"].astext == str(subscription_id),
+            ),
+        )
+        .values(status="cancelled", finished_at=clock.now())
+    )
+
+
+async def _queue_deletion(
+    session: AsyncSession,
+    subscription: ContainerSubscription,
+    projects: Sequence[ContainerProject],
+) -> list[EasypanelOperation]:
+    """Everything goes: each project (its services first), then the organization's login."""
+    now = clock.now()
+    await session.execute(
+        update(ContainerService)
+        .where(ContainerService.organization_id == subscription.organization_id)
+        .values(status="deleting", updated_at=now)
+    )
+    operations = []
+    for project in projects:
+        project.status = "deleting"
+        project.updated_at = now
+        operations.append(
+            await enqueue(
+                session,
+                "easypanel.project.destroy",
+                project.easypanel_project_name,
+                server_id=project.server_id,
+                organization_id=subscription.organization_id,
+                subject=("project", project.id),
+                max_attempts=40,
+            )
+        )
+    if subscription.easypanel_user_email:
+        operations.append(
+            await enqueue(
+                session,
+                "easypanel.user.destroy",
+                subscription.easypanel_user_email,
+                server_id=subscription.server_id,
+                organization_id=subscription.organization_id,
+                subject=("subscription", subscription.id),
+                max_attempts=40,
+            )
+        )
+    return operations
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    projects: int
+    services: int
+
+
+async def deletion_counts(session: AsyncSession, operation_ids: list[uuid.UUID]) -> Deleted:
+    """What the deletion operations have removed from Easypanel so far."""
+    done = (
+        await session.scalars(
+            select(EasypanelOperation).where(
+                EasypanelOperation.id.in_(operation_ids),
+                EasypanelOperation.kind == "easypanel.project.destroy",
+                EasypanelOperation.status == "succeeded",
+            )
+        )
+    ).all()
+    return Deleted(
+        projects=sum(1 for op in done if op.result and op.result.get("projectDeleted")),
+        services=sum(int((op.result or {}).get("servicesDeleted", 0)) for op in done),
+    )
