@@ -154,6 +154,8 @@ async def _try_pay(session: AsyncSession, cycle: BillingCycle, plan: ContainerPl
         async with session.begin_nested():
             await pay_cycle(session, cycle, plan, actor=None)
     except InsufficientBalance as exc:
+        await session.refresh(cycle)
+        cycle.attempts += 1
         cycle.status = "failed"
         cycle.failure_reason = exc.message
         return False
