@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -107,6 +109,43 @@ def demo(
         typer.echo(f"  {account.role:<9} {account.email:<28} password: {account.password}")
     typer.echo("These passwords are new on every start of the demo. Stop with Ctrl+C.\n")
     _serve(settings, host, port, 1)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once")] = 4,
+) -> None:
+    """Run a background worker (billing, Easypanel operations). Run as many as you like."""
+    from skypanel.worker.run import run_worker
+
+    settings = _settings_with_database()
+    typer.echo("Worker started; stop with Ctrl+C.")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(settings, concurrency=concurrency))
+
+
+billing_app = typer.Typer(help="Billing.", no_args_is_help=True)
+app.add_typer(billing_app, name="billing")
+
+
+@billing_app.command("run")
+def billing_run(
+    now: Annotated[
+        datetime | None,
+        typer.Option(help="Bill as if it were this moment (ISO time, UTC if no offset)"),
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, help="Subscriptions per transaction")] = 500,
+) -> None:
+    """Renew every due subscription, settle overdue ones, suspend those past their grace."""
+    from skypanel.billing.cli import run_billing
+
+    settings = _settings_with_database()
+    at = None if now is None else (now if now.tzinfo else now.replace(tzinfo=UTC))
+    report = asyncio.run(run_billing(settings, at=at, batch=batch))
+    typer.echo(
+        f"Charged {report.charged}, failed {report.failed}, recovered {report.recovered},"
+        f" suspended {report.suspended}."
+    )
 
 
 @app.command("rotate-keys")

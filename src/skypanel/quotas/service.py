@@ -71,7 +71,12 @@ async def exceeded_by_plan(
     """Each quota the current usage is over on `plan`, with used and limit."""
     used = (await usage(session, organization_id)).by_quota()
     return [
-        {"quota": quota, "used": float(used[quota]), "limit": float(limit)}
+        {"quota": quota, "used": plain(used[quota]), "limit": plain(limit)}
         for quota, limit in limits(plan).items()
         if used[quota] > limit
     ]
+
+
+def plain(value: Decimal | int) -> float | int:
+    """A JSON number: whole counts stay integers, sizes and cores are decimals."""
+    return value if isinstance(value, int) else float(value)

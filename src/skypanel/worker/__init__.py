@@ -1,0 +1,1 @@
+"""Background work on PostgreSQL (procrastinate): billing runs and delivery of operations."""

@@ -1,0 +1,37 @@
+"""The job queue and its periodic tasks."""
+
+from __future__ import annotations
+
+import procrastinate
+import structlog
+
+from skypanel.billing import service as billing
+from skypanel.worker.context import current
+
+log = structlog.get_logger(__name__)
+
+app = procrastinate.App(connector=procrastinate.PsycopgConnector())
+
+
+@app.periodic(cron="*/1 * * * *", periodic_id="deliver-operations")
+@app.task(queue="easypanel", queueing_lock="deliver-operations", pass_context=False)
+async def deliver_operations(timestamp: int) -> int:
+    """Retry every due Easypanel operation (and release those a crashed worker left running)."""
+    return await current().runner.run_due()
+
+
+@app.periodic(cron="7 * * * *", periodic_id="billing-run")
+@app.task(queue="billing", queueing_lock="billing-run", pass_context=False)
+async def billing_run(timestamp: int) -> dict[str, int]:
+    """Hourly: renew what is due, settle what is overdue, suspend what is past its grace."""
+    context = current()
+    report = await billing.run(context.sessions)
+    await context.runner.run_all(report.operations)
+    log.info(
+        "billing.run",
+        charged=report.charged,
+        failed=report.failed,
+        recovered=report.recovered,
+        suspended=report.suspended,
+    )
+    return {"charged": report.charged, "failed": report.failed, "suspended": report.suspended}
