@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,6 +30,7 @@ from skypanel.servers.endpoints import router as servers_router
 from skypanel.servers.service import bootstrap_from_env
 from skypanel.subscriptions.endpoints import router as subscriptions_router
 from skypanel.wallet.endpoints import router as wallet_router
+from skypanel.worker.run import run_worker
 
 ROUTERS = (
     health.router,
@@ -69,9 +72,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         attach_database(app, engine, create_sessionmaker(engine))
         await bootstrap_from_env(app.state.sessions, settings)
+        worker = asyncio.create_task(run_worker(settings)) if settings.worker_in_process else None
         try:
             yield
         finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             await app.state.clients.aclose()
             await app.state.engine.dispose()
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import os
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -96,19 +98,63 @@ def demo(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
 ) -> None:
-    """Migrate, create demo accounts (passwords printed once), and serve the panel."""
+    """Migrate, create demo data (passwords printed once), and serve the panel with a worker.
+
+    Without a configured Easypanel server, an Easypanel emulator is started and used.
+    """
     from skypanel.demo import seed_demo
+    from skypanel.emulator import running_emulator
 
     settings = _settings_with_database()
     url = _database_url(settings)
     upgrade_to_head(url)
-    accounts = asyncio.run(seed_demo(url))
-    typer.echo("")
-    typer.echo(f"SkyPanel demo: http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    for account in accounts:
-        typer.echo(f"  {account.role:<9} {account.email:<28} password: {account.password}")
-    typer.echo("These passwords are new on every start of the demo. Stop with Ctrl+C.\n")
-    _serve(settings, host, port, 1)
+    os.environ["SKYPANEL_WORKER_IN_PROCESS"] = "true"
+    get_settings.cache_clear()
+    with contextlib.ExitStack() as stack:
+        emulator = None
+        if not settings.easypanel_url:
+            emulator = stack.enter_context(
+                running_emulator(
+                    token=secrets.token_urlsafe(24),
+                    state_file=settings.data_dir / "emulator-state.json",
+                )
+            )
+        accounts = asyncio.run(seed_demo(url, emulator))
+        typer.echo("")
+        typer.echo(f"SkyPanel demo: http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+        for account in accounts:
+            typer.echo(f"  {account.role:<9} {account.email:<28} password: {account.password}")
+        if emulator is not None:
+            typer.echo(f"  Easypanel emulator at {emulator.base_url} (token: {emulator.token})")
+        typer.echo("These passwords are new on every start of the demo. Stop with Ctrl+C.\n")
+        _serve(get_settings(), host, port, 1)
+
+
+class WireDialect(enum.StrEnum):
+    orpc = "orpc"
+    trpc = "trpc"
+
+
+@app.command("easypanel-emulator")
+def easypanel_emulator(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
+    dialect: Annotated[
+        WireDialect, typer.Option(help="orpc (Easypanel 2.31+) or trpc (up to 2.30)")
+    ] = WireDialect.orpc,
+    token: Annotated[
+        str | None, typer.Option(help="API token to accept (generated and printed if omitted)")
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="Keep the emulator's state in this JSON file")
+    ] = None,
+) -> None:
+    """Serve an Easypanel emulator: a stand-in Easypanel for tests and demos."""
+    from skypanel.emulator import serve_emulator
+
+    chosen = token or secrets.token_urlsafe(24)
+    typer.echo(f"Easypanel emulator ({dialect.value}) on http://{host}:{port}; token: {chosen}")
+    serve_emulator(host=host, port=port, dialect=dialect.value, token=chosen, state_file=state)
 
 
 @app.command()

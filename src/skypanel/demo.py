@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from skypanel.accounts import repository as users
 from skypanel.accounts.security import hash_password
 from skypanel.accounts.service import create_user
+from skypanel.emulator import RunningEmulator
 from skypanel.kit.db import create_engine, create_sessionmaker, transaction
+from skypanel.models import ContainerPlan
 from skypanel.organizations import repository as orgs
 from skypanel.organizations.service import create_organization
+from skypanel.plans.service import list_plans
+from skypanel.servers.service import save as save_server
 from skypanel.wallet import service as wallet
 
 DEMO_ADMIN = "admin@skypanel.test"
@@ -42,8 +48,16 @@ async def ensure_admin(database_url: str, email: str, password: str, name: str) 
         await engine.dispose()
 
 
-async def seed_demo(database_url: str) -> list[DemoAccount]:
-    """Idempotent: existing demo accounts get fresh passwords, the credit is granted once."""
+DEMO_PLANS = (
+    ("Starter", "One small app and a database", 500, "1", "1", 10, 3),
+    ("Pro", "Room for a few production services", 1500, "2", "4", 40, 10),
+    ("Business", "Many services with generous resources", 4000, "8", "16", 200, 40),
+)
+
+
+async def seed_demo(database_url: str, emulator: RunningEmulator | None) -> list[DemoAccount]:
+    """Idempotent: existing demo accounts get fresh passwords, the credit is granted once,
+    the plans are created once, and the emulator (when given) becomes the Easypanel server."""
     admin_password = secrets.token_urlsafe(12)
     customer_password = secrets.token_urlsafe(12)
     await ensure_admin(database_url, DEMO_ADMIN, admin_password, "Demo Administrator")
@@ -69,6 +83,29 @@ async def seed_demo(database_url: str) -> list[DemoAccount]:
                 description="Demo credit",
                 idempotency_key="demo-credit",
             )
+            if not await list_plans(session, active_only=False):
+                for name, description, price, cpu, memory, storage, containers in DEMO_PLANS:
+                    session.add(
+                        ContainerPlan(
+                            id=uuid.uuid4(),
+                            name=name,
+                            description=description,
+                            price_monthly_cents=price,
+                            max_cpu_cores=Decimal(cpu),
+                            max_memory_gb=Decimal(memory),
+                            max_storage_gb=storage,
+                            max_containers=containers,
+                        )
+                    )
+            if emulator is not None:
+                await save_server(
+                    session,
+                    None,
+                    url=emulator.base_url,
+                    api_key=emulator.token,
+                    dialect=emulator.dialect,
+                    result=None,
+                )
     finally:
         await engine.dispose()
     return [

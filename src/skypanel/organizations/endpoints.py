@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from fastapi import APIRouter, Response, status
 
@@ -13,6 +14,7 @@ from skypanel.organizations.schemas import (
     MemberOut,
     MyOrganizationOut,
     OrganizationIn,
+    Role,
     RoleIn,
     TransferIn,
 )
@@ -27,7 +29,7 @@ def _mine(org: Organization, role: str) -> MyOrganizationOut:
         slug=org.slug,
         personal=org.personal,
         created_at=org.created_at,
-        role=role,
+        role=cast(Role, role),
     )
 
 
@@ -60,7 +62,7 @@ async def list_members(org: PathOrg, session: Session) -> list[MemberOut]:
             user_id=u.id,
             email=u.email,
             name=u.name,
-            role=m.role,
+            role=cast(Role, m.role),
             joined_at=m.created_at,
         )
         for m, u in await repository.members(session, org.id)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from typing import cast
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +18,7 @@ from skypanel.kit.errors import AppError, InvalidInput, NotFound
 from skypanel.models import EasypanelServer, User
 from skypanel.servers import repository
 from skypanel.servers.clients import api_key_place, build_client
-from skypanel.servers.schemas import ServerOut, TestOut
+from skypanel.servers.schemas import Dialect, ServerOut, TestOut
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +53,7 @@ def view(server: EasypanelServer | None) -> ServerOut:
         api_url=server.api_url,
         api_key_set=True,
         api_key_last4=server.api_key_last4,
-        dialect=server.dialect,
+        dialect=cast(Dialect, server.dialect),
         active=server.active,
         last_connection_test=server.last_connection_test,
         connection_status=server.connection_status,

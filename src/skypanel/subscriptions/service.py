@@ -26,7 +26,12 @@ from skypanel.quotas.service import exceeded_by_plan
 from skypanel.servers import repository as servers
 from skypanel.servers.service import NotConfigured
 from skypanel.subscriptions import repository
-from skypanel.subscriptions.naming import easypanel_project_name, free_candidate, sanitise
+from skypanel.subscriptions.naming import (
+    candidates,
+    easypanel_project_name,
+    free_candidate,
+    sanitise,
+)
 from skypanel.subscriptions.provisioning import password_place
 from skypanel.wallet import repository as wallets
 from skypanel.wallet import service as wallet
@@ -221,13 +226,15 @@ async def _queue_provisioning(
             )
         )
     namespace = sanitise(org.organization.slug)
-    base = easypanel_project_name(namespace, namespace)
+    taken = {p.project_name for p in await repository.projects(session, org.id)}
+    name = next(n for n in candidates(namespace, 999) if n not in taken)
+    base = easypanel_project_name(namespace, name)
     project = ContainerProject(
         id=uuid.uuid4(),
         organization_id=org.id,
         subscription_id=subscription.id,
         server_id=subscription.server_id,
-        project_name=namespace,
+        project_name=name,
         easypanel_project_name=await free_candidate(session, subscription.server_id, base),
         status="creating",
     )

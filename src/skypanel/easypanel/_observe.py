@@ -1,0 +1,206 @@
+"""Actions, monitoring, logs, templates and service errors (contract §2.6, §2.8-§2.10).
+
+Monitoring moved between versions: ``monitor.*`` up to 2.30, ``monitorOld.*`` and the Prometheus
+``metrics.*`` from 2.31. The client tries the names of the detected era first and falls back on
+404, remembering the name that answered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from skypanel.easypanel._base import ClientBase, parse, parse_list
+from skypanel.easypanel.schemas import (
+    Action,
+    AnyDatabaseSpec,
+    AppSpec,
+    ComposeSpec,
+    CreateFromSchemaInput,
+    IdInput,
+    ListActionsInput,
+    LogLine,
+    QueryLogsInput,
+    ServerStatus,
+    ServiceRef,
+    ServiceStats,
+    StorageStat,
+    TaskStats,
+    TemplateSchema,
+    TemplateService,
+    template_service,
+)
+
+_LEGACY_NAMES = {
+    "tasks": ("monitor.getDockerTaskStats", "monitorOld.getDockerTaskStats"),
+    "storage": ("monitor.getStorageStats", "monitorOld.getStorageStats"),
+    "service": ("monitor.getServiceStats", "metrics.getServiceStats", "monitorOld.getServiceStats"),
+}
+_CURRENT_NAMES = {
+    "tasks": ("monitorOld.getDockerTaskStats", "monitor.getDockerTaskStats"),
+    "storage": ("monitorOld.getStorageStats", "monitor.getStorageStats"),
+    "service": ("metrics.getServiceStats", "monitorOld.getServiceStats", "monitor.getServiceStats"),
+}
+
+
+class ObserveMixin(ClientBase):
+    async def get_service_error(self, project: str, service: str) -> str | None:
+        """Why a service is failing, or None when it is healthy."""
+        body = ServiceRef(project_name=project, service_name=service)
+        result = await self._send("services.common.getServiceError", body)
+        if result is None or isinstance(result, str):
+            return result or None
+        if isinstance(result, dict) and isinstance(result.get("message"), str):
+            return str(result["message"])
+        return json.dumps(result)
+
+    async def create_from_schema(
+        self,
+        project: str,
+        services: Sequence[TemplateService | AppSpec | AnyDatabaseSpec | ComposeSpec],
+        *,
+        name: str | None = None,
+    ) -> None:
+        """Create several services at once, as a template does (the project must exist)."""
+        body = CreateFromSchemaInput(
+            name=name,
+            project_name=project,
+            template=TemplateSchema(services=[_as_template(entry) for entry in services]),
+        )
+        await self._send("templates.createFromSchema", body)
+
+    async def list_actions(
+        self,
+        project: str | None = None,
+        service: str | None = None,
+        *,
+        limit: int = 8,
+        type: str | None = None,
+    ) -> list[Action]:
+        """Recent actions, newest first; the newest deploy's `status` tells how it went."""
+        body = ListActionsInput(project_name=project, service_name=service, limit=limit, type=type)
+        return parse_list(
+            Action, await self._send("actions.listActions", body), "actions.listActions"
+        )
+
+    async def get_action(self, action_id: str) -> Action:
+        """One action with its `log`."""
+        return parse(
+            Action,
+            await self._send("actions.getAction", IdInput(id=action_id)),
+            "actions.getAction",
+        )
+
+    async def get_task_stats(self) -> dict[str, TaskStats]:
+        """Swarm replicas per ``<project>_<service>``."""
+        payload = await self._first_available(await self._names_for("tasks"), None)
+        if not isinstance(payload, dict):
+            return {}
+        return {
+            name: parse(TaskStats, stats, "getDockerTaskStats") for name, stats in payload.items()
+        }
+
+    async def get_storage_stats(self) -> list[StorageStat]:
+        """Disk used by each service's volumes, in bytes."""
+        payload = await self._first_available(await self._names_for("storage"), None)
+        return parse_list(StorageStat, payload or [], "getStorageStats")
+
+    async def get_service_stats(self, project: str, service: str) -> ServiceStats | None:
+        """Latest CPU, memory and network of one service; None when it is not running."""
+        body = ServiceRef(project_name=project, service_name=service)
+        payload = await self._first_available(await self._names_for("service"), body)
+        return _service_stats(project, service, payload)
+
+    async def query_service_logs(
+        self,
+        project: str,
+        service: str,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int = 100,
+        search: str | None = None,
+        stream: Literal["stdout", "stderr"] | None = None,
+    ) -> list[LogLine]:
+        """Log lines (2.31+ only), oldest first. `start`/`end` are nanosecond epochs; to tail,
+        pass the last line's timestamp + 1."""
+        body = QueryLogsInput(
+            project_name=project,
+            service_name=service,
+            start=None if start is None else str(start),
+            end=None if end is None else str(end),
+            limit=limit,
+            search=search,
+            stream=stream,
+        )
+        payload = await self._send("logs.queryServiceLogs", body)
+        return _log_lines(payload)
+
+    async def server_version(self) -> str | None:
+        """The Easypanel version reported by `update.getStatus`, when it says."""
+        payload = await self._send("update.getStatus")
+        return parse(ServerStatus, payload or {}, "update.getStatus").version
+
+    async def _names_for(self, family: str) -> tuple[str, ...]:
+        dialect = await self._transport.detect()
+        return (_CURRENT_NAMES if dialect == "orpc" else _LEGACY_NAMES)[family]
+
+
+def _as_template(
+    entry: TemplateService | AppSpec | AnyDatabaseSpec | ComposeSpec,
+) -> TemplateService:
+    if isinstance(entry, AppSpec | ComposeSpec | AnyDatabaseSpec):
+        return template_service(entry)
+    return entry
+
+
+def _last(series: Any) -> float | None:
+    """The value of the newest ``[timestamp, "value"]`` point of a Prometheus series."""
+    if isinstance(series, list) and series and isinstance(series[-1], list | tuple):
+        return float(series[-1][-1])
+    return None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float | str) and value != "" else None
+
+
+def _service_stats(project: str, service: str, payload: Any) -> ServiceStats | None:
+    """Normalise ``metrics.getServiceStats`` series or ``monitor*.getServiceStats`` snapshots."""
+    if not isinstance(payload, dict):
+        return None
+    cpu, memory, network = payload.get("cpu"), payload.get("memory"), payload.get("network")
+    if isinstance(cpu, dict) or isinstance(memory, dict):
+        cpu_d = cpu if isinstance(cpu, dict) else {}
+        memory_d = memory if isinstance(memory, dict) else {}
+        network_d = network if isinstance(network, dict) else {}
+        return ServiceStats(
+            project_name=project,
+            service_name=service,
+            cpu_percent=_number(cpu_d.get("percent")),
+            memory_bytes=_number(memory_d.get("usage")),
+            network_in=_number(network_d.get("in")),
+            network_out=_number(network_d.get("out")),
+        )
+    return ServiceStats(
+        project_name=project,
+        service_name=service,
+        cpu_percent=_last(cpu),
+        memory_bytes=_last(memory),
+        network_in=_last(payload.get("networkIn")),
+        network_out=_last(payload.get("networkOut")),
+    )
+
+
+def _log_lines(payload: Any) -> list[LogLine]:
+    """Flatten Loki streams ``{"entries": [{"values": [["<ns>", "line"], ...]}, ...]}``."""
+    streams = payload.get("entries", []) if isinstance(payload, dict) else payload or []
+    lines = [
+        LogLine(timestamp_ns=int(value[0]), line=str(value[1]))
+        for stream in streams
+        if isinstance(stream, dict)
+        for value in stream.get("values", [])
+        if isinstance(value, list | tuple) and len(value) >= 2
+    ]
+    return sorted(lines, key=lambda line: line.timestamp_ns)

@@ -1,0 +1,259 @@
+"""One `call(procedure, input)` over both wire dialects, with detection, retries and observation.
+
+oRPC (Easypanel >= 2.31): ``POST /api/rpc/a/b/c`` body ``{"json": input}``, payload under ``json``.
+tRPC (<= 2.30): queries ``GET /api/trpc/a.b.c?input={"json": ...}``, mutations ``POST`` with the
+same body, payload under ``result.data.json``. Detection probes ``auth.getUser`` once: anything but
+404 on ``/api/rpc`` means oRPC, else tRPC; the result is kept for the life of the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx
+import structlog
+
+from skypanel.easypanel._procedures import LONG_RUNNING, Dialect, is_query, orpc_path, trpc_path
+from skypanel.easypanel.errors import (
+    EasypanelApiError,
+    EasypanelError,
+    EasypanelProcedureNotFound,
+    EasypanelRateLimited,
+    EasypanelUnavailable,
+    error_from_response,
+)
+from skypanel.easypanel.metrics import observe_call
+from skypanel.easypanel.options import CallRecord, RetryPolicy, Timeouts
+from skypanel.easypanel.redaction import redact
+from skypanel.kit import clock
+
+CallHook = Callable[[CallRecord], Awaitable[None] | None]
+DialectSetting = Literal["auto", "orpc", "trpc"]
+PROBE_PROCEDURE = "auth.getUser"
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    body: Any
+    retry_after: float | None
+
+
+@dataclass(slots=True)
+class _Progress:
+    dialect: Dialect | None = None
+    attempts: int = 0
+    status: int | None = None
+
+
+class Transport:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        dialect: DialectSetting = "auto",
+        timeouts: Timeouts | None = None,
+        retries: RetryPolicy | None = None,
+        http: httpx.AsyncClient | None = None,
+        on_call: CallHook | None = None,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._dialect: Dialect | None = None if dialect == "auto" else dialect
+        self._timeouts = timeouts or Timeouts()
+        self._retries = retries or RetryPolicy()
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=self._timeouts.for_call(False))
+        self._on_call = on_call
+        self._detect_lock = asyncio.Lock()
+
+    @property
+    def dialect(self) -> Dialect | None:
+        """The pinned or detected dialect; None until detection has run."""
+        return self._dialect
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def detect(self) -> Dialect:
+        if self._dialect is not None:
+            return self._dialect
+        async with self._detect_lock:
+            if self._dialect is None:
+                if (await self._send("orpc", PROBE_PROCEDURE, None)).status != 404:
+                    self._dialect = "orpc"
+                elif (await self._send("trpc", PROBE_PROCEDURE, None)).status != 404:
+                    self._dialect = "trpc"
+                else:
+                    raise EasypanelProcedureNotFound(
+                        "Neither /api/rpc nor /api/trpc answers: is this an Easypanel server?",
+                        procedure=PROBE_PROCEDURE,
+                    )
+            return self._dialect
+
+    async def call(
+        self, procedure: str, payload: Any = None, *, retries: RetryPolicy | None = None
+    ) -> Any:
+        """Send one procedure call and return its payload (None for void procedures)."""
+        started_at = clock.now()
+        start = time.perf_counter()
+        progress = _Progress(dialect=self._dialect)
+        try:
+            result = await self._call_with_retries(
+                procedure, payload, progress, retries or self._retries
+            )
+        except EasypanelError as exc:
+            await self._finish(procedure, payload, progress, start, started_at, None, exc)
+            raise
+        await self._finish(procedure, payload, progress, start, started_at, result, None)
+        return result
+
+    async def _call_with_retries(
+        self, procedure: str, payload: Any, progress: _Progress, policy: RetryPolicy
+    ) -> Any:
+        query = is_query(procedure)
+        while True:
+            progress.attempts += 1
+            try:
+                dialect = progress.dialect = await self.detect()
+                answer = await self._send(dialect, procedure, payload)
+                progress.status = answer.status
+                if 200 <= answer.status < 300:
+                    return _unwrap(dialect, procedure, answer.body)
+                raise error_from_response(
+                    procedure=procedure,
+                    dialect=dialect,
+                    http_status=answer.status,
+                    body=answer.body,
+                    retry_after=answer.retry_after,
+                )
+            except EasypanelError as exc:
+                if progress.attempts >= policy.attempts or not _may_retry(exc, query):
+                    raise
+                retry_after = exc.details.get("retry_after")
+                await asyncio.sleep(policy.delay(progress.attempts - 1, retry_after))
+
+    async def _send(self, dialect: Dialect, procedure: str, payload: Any) -> _Answer:
+        timeout = self._timeouts.for_call(procedure in LONG_RUNNING)
+        envelope = {"json": payload}
+        try:
+            if dialect == "trpc" and is_query(procedure):
+                response = await self._http.get(
+                    self._base + trpc_path(procedure),
+                    params={"input": json.dumps(envelope, separators=(",", ":"))},
+                    headers=self._headers,
+                    timeout=timeout,
+                )
+            else:
+                path = orpc_path(procedure) if dialect == "orpc" else trpc_path(procedure)
+                response = await self._http.post(
+                    self._base + path, json=envelope, headers=self._headers, timeout=timeout
+                )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise _unavailable(procedure, dialect, exc, sent=False) from exc
+        except httpx.HTTPError as exc:
+            raise _unavailable(procedure, dialect, exc, sent=True) from exc
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        return _Answer(response.status_code, body, _seconds(response.headers.get("retry-after")))
+
+    async def _finish(
+        self,
+        procedure: str,
+        payload: Any,
+        progress: _Progress,
+        start: float,
+        started_at: datetime,
+        result: Any,
+        error: EasypanelError | None,
+    ) -> None:
+        elapsed = time.perf_counter() - start
+        dialect = progress.dialect or "unknown"
+        code = error.code if error else None
+        observe_call(procedure, dialect, elapsed, code)
+        fields: dict[str, Any] = {
+            "procedure": procedure,
+            "dialect": dialect,
+            "status": progress.status,
+            "elapsed_ms": round(elapsed * 1000, 1),
+            "attempts": progress.attempts,
+        }
+        log = structlog.get_logger(__name__)
+        if error is None:
+            log.info("easypanel.call", **fields)
+        else:
+            log.warning("easypanel.call", **fields, error_code=code, error=error.message)
+        if self._on_call is None:
+            return
+        record = CallRecord(
+            procedure=procedure,
+            dialect=dialect,
+            started_at=started_at,
+            elapsed_ms=elapsed * 1000,
+            attempts=progress.attempts,
+            status_code=progress.status,
+            request=redact(payload),
+            response=redact(result),
+            error_code=code,
+            error_message=error.message if error else None,
+        )
+        try:
+            outcome = self._on_call(record)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            log.exception("easypanel.on_call_failed", procedure=procedure)
+
+
+def _may_retry(error: EasypanelError, query: bool) -> bool:
+    """Queries are safe to repeat; mutations only when the server cannot have acted."""
+    if isinstance(error, EasypanelRateLimited):
+        return True
+    if isinstance(error, EasypanelUnavailable):
+        return query or error.details.get("sent") is False
+    return False
+
+
+def _unwrap(dialect: Dialect, procedure: str, body: Any) -> Any:
+    if not isinstance(body, dict):
+        raise EasypanelApiError(
+            f"Easypanel {procedure}: the answer is not a JSON object",
+            procedure=procedure,
+            dialect=dialect,
+        )
+    if dialect == "orpc":
+        return body.get("json")
+    data = body.get("result", {}).get("data") if isinstance(body.get("result"), dict) else None
+    return data.get("json") if isinstance(data, dict) else None
+
+
+def _unavailable(
+    procedure: str, dialect: Dialect, exc: httpx.HTTPError, *, sent: bool
+) -> EasypanelUnavailable:
+    reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection"
+    return EasypanelUnavailable(
+        f"Easypanel {procedure}: {reason} ({type(exc).__name__})",
+        procedure=procedure,
+        dialect=dialect,
+        reason=reason,
+        sent=sent,
+    )
+
+
+def _seconds(header: str | None) -> float | None:
+    """A Retry-After header in seconds (the HTTP-date form is ignored)."""
+    try:
+        return float(header) if header else None
+    except ValueError:
+        return None
