@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from skypanel.kit.migrate import current_revision, head_revision
@@ -39,3 +40,10 @@ async def readyz(request: Request) -> JSONResponse:
         },
         status_code=200 if ready else 503,
     )
+
+
+@router.get("/metrics", responses={200: {"content": {"text/plain": {}}}})
+async def metrics() -> Response:
+    """Prometheus metrics of this process (Easypanel call latency and errors). Keep this path
+    private at the reverse proxy."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
