@@ -6,11 +6,11 @@ import signal
 import sys
 from datetime import UTC, datetime, timedelta
 
+from bench.seed import seed_due_subscriptions
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.billing import service as billing
-from tests.billing.seed import seed_due_subscriptions
 from tests.support import clock_at, make_plan
 
 DUE = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)

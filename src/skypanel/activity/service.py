@@ -23,8 +23,34 @@ async def record(
     metadata: dict[str, Any] | None = None,
 ) -> ActivityLog:
     """Add an activity entry to the current unit of work; it commits (or not) with the change."""
+    entry = activity_entry(
+        event_type,
+        message,
+        organization_id=organization_id,
+        user_id=user_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        status=status,
+        metadata=metadata,
+    )
+    session.add(entry)
+    return entry
+
+
+def activity_entry(
+    event_type: str,
+    message: str,
+    *,
+    organization_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
+    entity_type: str | None = None,
+    entity_id: uuid.UUID | None = None,
+    status: str = "success",
+    metadata: dict[str, Any] | None = None,
+) -> ActivityLog:
+    """An activity entry stamped with the current request's origin (not yet in a session)."""
     ctx = current_request()
-    entry = ActivityLog(
+    return ActivityLog(
         id=uuid.uuid4(),
         event_type=event_type,
         message=message,
@@ -39,5 +65,3 @@ async def record(
         request_id=ctx.request_id if ctx else None,
         created_at=clock.now(),
     )
-    session.add(entry)
-    return entry

@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skypanel.activity.service import record
+from skypanel.activity.service import activity_entry, record
 from skypanel.billing import repository
 from skypanel.kit import clock
 from skypanel.kit.db import transaction
@@ -30,11 +30,18 @@ from skypanel.models import (
     ContainerService,
     ContainerSubscription,
     EasypanelOperation,
+    PaymentTransaction,
 )
 from skypanel.operations.service import enqueue
 from skypanel.platform.service import get_setting
 from skypanel.subscriptions import repository as subscriptions
-from skypanel.subscriptions.service import charge_cycle, open_cycle, pay_cycle
+from skypanel.subscriptions.service import (
+    charge_cycle,
+    cycle_description,
+    cycle_reference,
+    pay_cycle,
+)
+from skypanel.wallet import service as wallet
 from skypanel.wallet.service import InsufficientBalance
 
 log = structlog.get_logger(__name__)
@@ -73,8 +80,7 @@ async def run(
             if not due:
                 break
             grace = int(await get_setting(session, "billing_grace_days"))
-            for subscription, plan in due:
-                report.add(await renew(session, subscription, plan, now, grace))
+            report.add(await renew_batch(session, due, now, grace))
         if progress is not None:
             progress(len(due))
     after: uuid.UUID | None = None
@@ -89,25 +95,91 @@ async def run(
     return report
 
 
-async def renew(
+async def renew_batch(
     session: AsyncSession,
-    subscription: ContainerSubscription,
-    plan: ContainerPlan,
+    due: Sequence[tuple[ContainerSubscription, ContainerPlan]],
     now: datetime,
     grace_days: int,
 ) -> RunReport:
-    """Charge the next period at the plan's current price; on a short wallet, start the grace."""
-    start = subscription.current_period_end
-    end = add_months(subscription.anchor_at, subscription.periods_billed + 1)
+    """Charge the next period of each subscription at its plan's current price, all wallets
+    debited in one go; a short wallet fails that renewal and starts its grace period."""
     report = RunReport()
-    cycle = await open_cycle(session, subscription, plan, start, end, "renewal")
-    if await _try_pay(session, cycle, plan):
-        report.charged = 1
-    else:
-        subscription.status = "past_due"
-        subscription.grace_until = start + timedelta(days=grace_days)
-        await record(
-            session,
+    cycles = []
+    for subscription, plan in due:
+        start = subscription.current_period_end
+        end = add_months(subscription.anchor_at, subscription.periods_billed + 1)
+        cycles.append(
+            BillingCycle(
+                id=uuid.uuid4(),
+                subscription_id=subscription.id,
+                organization_id=subscription.organization_id,
+                plan_id=plan.id,
+                kind="renewal",
+                billing_period_start=start,
+                billing_period_end=end,
+                monthly_rate_cents=plan.price_monthly_cents,
+                amount_cents=plan.price_monthly_cents,
+                status="billed",
+                attempts=1,
+            )
+        )
+    payable = [
+        (cycle, plan) for cycle, (_, plan) in zip(cycles, due, strict=True) if cycle.amount_cents
+    ]
+    entries = await wallet.debit_many(
+        session,
+        [
+            wallet.Debit(
+                organization_id=cycle.organization_id,
+                amount_cents=cycle.amount_cents,
+                description=cycle_description(plan.name, cycle),
+                idempotency_key=f"cycle:{cycle.id}",
+                reference=cycle_reference(cycle),
+            )
+            for cycle, plan in payable
+        ],
+    )
+    paid = {cycle.id: entry for (cycle, _), entry in zip(payable, entries, strict=True)}
+    for cycle, (subscription, plan) in zip(cycles, due, strict=True):
+        entry = paid.get(cycle.id, True)
+        if entry is None:
+            cycle.status = "failed"
+            cycle.failure_reason = "The wallet balance is too low"
+            _start_grace(session, subscription, cycle, grace_days)
+            report.failed += 1
+        else:
+            if isinstance(entry, PaymentTransaction):
+                cycle.payment_transaction_id = entry.id
+            _charged(session, cycle, plan)
+            report.charged += 1
+        subscription.current_period_start = cycle.billing_period_start
+        subscription.current_period_end = cycle.billing_period_end
+        subscription.periods_billed += 1
+        subscription.updated_at = now
+    session.add_all(cycles)
+    return report
+
+
+def _charged(session: AsyncSession, cycle: BillingCycle, plan: ContainerPlan) -> None:
+    session.add(
+        activity_entry(
+            "container.billing.charge",
+            f"Charged {format_money(cycle.amount_cents)} for {plan.name}",
+            organization_id=cycle.organization_id,
+            entity_type="container_billing_cycle",
+            entity_id=cycle.id,
+            metadata={"amount": format_money(cycle.amount_cents), "kind": cycle.kind},
+        )
+    )
+
+
+def _start_grace(
+    session: AsyncSession, subscription: ContainerSubscription, cycle: BillingCycle, grace_days: int
+) -> None:
+    subscription.status = "past_due"
+    subscription.grace_until = cycle.billing_period_start + timedelta(days=grace_days)
+    session.add(
+        activity_entry(
             "container.billing.failed",
             f"Renewal of {format_money(cycle.amount_cents)} failed: the wallet is short;"
             f" services keep running until {subscription.grace_until:%Y-%m-%d %H:%M} UTC",
@@ -117,12 +189,7 @@ async def renew(
             status="warning",
             metadata={"cycleId": str(cycle.id), "amount": format_money(cycle.amount_cents)},
         )
-        report.failed = 1
-    subscription.current_period_start = start
-    subscription.current_period_end = end
-    subscription.periods_billed += 1
-    subscription.updated_at = now
-    return report
+    )
 
 
 async def settle(

@@ -70,6 +70,13 @@ def cycle_reference(cycle: BillingCycle) -> Reference:
     return Reference("billing_cycle", cycle.id)
 
 
+def cycle_description(plan_name: str, cycle: BillingCycle) -> str:
+    return (
+        f"{plan_name} plan, {cycle.billing_period_start:%Y-%m-%d}"
+        f" to {cycle.billing_period_end:%Y-%m-%d}"
+    )
+
+
 async def subscribe(
     session: AsyncSession, settings: Settings, org: OrgContext, plan_id: uuid.UUID
 ) -> Subscribed:
@@ -179,10 +186,7 @@ async def pay_cycle(
             cycle.organization_id,
             kind="debit",
             amount_cents=cycle.amount_cents,
-            description=(
-                f"{plan.name} plan, {cycle.billing_period_start:%Y-%m-%d}"
-                f" to {cycle.billing_period_end:%Y-%m-%d}"
-            ),
+            description=cycle_description(plan.name, cycle),
             idempotency_key=f"cycle:{cycle.id}",
             reference=cycle_reference(cycle),
             actor_id=actor,

@@ -24,6 +24,19 @@ async def lock(session: AsyncSession, organization_id: uuid.UUID) -> Wallet | No
     )
 
 
+async def lock_many(session: AsyncSession, organization_ids: set[uuid.UUID]) -> Sequence[Wallet]:
+    """Lock several wallets, always in id order (so concurrent batches cannot deadlock)."""
+    return (
+        await session.scalars(
+            select(Wallet)
+            .where(Wallet.organization_id.in_(organization_ids))
+            .order_by(Wallet.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+
+
 async def entry_by_key(
     session: AsyncSession, wallet_id: uuid.UUID, idempotency_key: str
 ) -> PaymentTransaction | None:

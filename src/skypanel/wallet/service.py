@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,22 +74,83 @@ async def post(
                 idempotencyKey=idempotency_key,
             )
         return existing
-    balance = wallet.balance_cents + signed
-    if balance < 0:
+    if wallet.balance_cents + signed < 0:
         raise InsufficientBalance(
             "The wallet balance is too low",
             required=format_money(-signed),
             available=format_money(wallet.balance_cents),
             currency=wallet.currency,
         )
-    wallet.balance_cents = balance
+    entry = _append(wallet, kind, signed, description, idempotency_key, reference, actor_id)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Debit:
+    """One charge of a batch (`debit_many`); its idempotency key must be new."""
+
+    organization_id: uuid.UUID
+    amount_cents: int
+    description: str
+    idempotency_key: str
+    reference: Reference
+
+
+async def debit_many(
+    session: AsyncSession, debits: Sequence[Debit]
+) -> list[PaymentTransaction | None]:
+    """Charge many wallets in one go: all their rows locked at once (in id order, so batches
+    never deadlock), each debit applied in order, written with a few statements.
+
+    A debit the wallet cannot cover gets None and writes nothing; the others go through.
+    """
+    wallets = {
+        wallet.organization_id: wallet
+        for wallet in await repository.lock_many(session, {d.organization_id for d in debits})
+    }
+    entries: list[PaymentTransaction | None] = []
+    for debit in debits:
+        wallet = wallets.get(debit.organization_id)
+        if wallet is None or debit.amount_cents <= 0:
+            raise ValueError(f"cannot debit {debit.amount_cents} from {debit.organization_id}")
+        if wallet.balance_cents < debit.amount_cents:
+            entries.append(None)
+            continue
+        entry = _append(
+            wallet,
+            "debit",
+            -debit.amount_cents,
+            debit.description,
+            debit.idempotency_key,
+            debit.reference,
+            None,
+        )
+        session.add(entry)
+        entries.append(entry)
+    await session.flush()
+    return entries
+
+
+def _append(
+    wallet: Wallet,
+    kind: str,
+    signed: int,
+    description: str,
+    idempotency_key: str,
+    reference: Reference | None,
+    actor_id: uuid.UUID | None,
+) -> PaymentTransaction:
+    """Move the (locked) wallet's balance and build the ledger line that records it."""
+    wallet.balance_cents += signed
     wallet.updated_at = clock.now()
-    entry = PaymentTransaction(
+    return PaymentTransaction(
         id=uuid.uuid4(),
         wallet_id=wallet.id,
-        organization_id=organization_id,
+        organization_id=wallet.organization_id,
         amount_cents=signed,
-        balance_after_cents=balance,
+        balance_after_cents=wallet.balance_cents,
         currency=wallet.currency,
         kind=kind,
         description=description,
@@ -98,6 +160,3 @@ async def post(
         actor_user_id=actor_id,
         created_at=clock.now(),
     )
-    session.add(entry)
-    await session.flush()
-    return entry

