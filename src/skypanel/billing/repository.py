@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.models import BillingCycle, ContainerPlan, ContainerService, ContainerSubscription
@@ -12,10 +13,22 @@ from skypanel.models import BillingCycle, ContainerPlan, ContainerService, Conta
 
 async def claim_due(
     session: AsyncSession, now: datetime, limit: int
-) -> Sequence[tuple[ContainerSubscription, ContainerPlan]]:
-    """Active subscriptions whose period has ended, locked; rows other workers hold are skipped."""
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """Active subscriptions whose period has ended, locked; rows other workers hold are skipped.
+
+    Plain rows (not ORM objects): a billing run handles thousands of them.
+    """
     rows = await session.execute(
-        select(ContainerSubscription, ContainerPlan)
+        select(
+            ContainerSubscription.id,
+            ContainerSubscription.organization_id,
+            ContainerSubscription.anchor_at,
+            ContainerSubscription.periods_billed,
+            ContainerSubscription.current_period_end,
+            ContainerPlan.id.label("plan_id"),
+            ContainerPlan.name.label("plan_name"),
+            ContainerPlan.price_monthly_cents,
+        )
         .join(ContainerPlan, ContainerPlan.id == ContainerSubscription.plan_id)
         .where(
             ContainerSubscription.status == "active",
@@ -25,7 +38,7 @@ async def claim_due(
         .limit(limit)
         .with_for_update(of=ContainerSubscription, skip_locked=True)
     )
-    return [(subscription, plan) for subscription, plan in rows]
+    return rows.all()
 
 
 async def claim_overdue(

@@ -12,33 +12,32 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skypanel.activity.service import activity_entry, record
+from skypanel.activity.service import activity_values, record
 from skypanel.billing import repository
 from skypanel.kit import clock
 from skypanel.kit.db import transaction
 from skypanel.kit.money import format_money
 from skypanel.kit.periods import add_months
 from skypanel.models import (
+    ActivityLog,
     BillingCycle,
     ContainerPlan,
     ContainerProject,
     ContainerService,
     ContainerSubscription,
     EasypanelOperation,
-    PaymentTransaction,
 )
 from skypanel.operations.service import enqueue
 from skypanel.platform.service import get_setting
 from skypanel.subscriptions import repository as subscriptions
 from skypanel.subscriptions.service import (
     charge_cycle,
-    cycle_description,
-    cycle_reference,
     pay_cycle,
 )
 from skypanel.wallet import service as wallet
@@ -96,99 +95,105 @@ async def run(
 
 
 async def renew_batch(
-    session: AsyncSession,
-    due: Sequence[tuple[ContainerSubscription, ContainerPlan]],
-    now: datetime,
-    grace_days: int,
+    session: AsyncSession, due: Sequence[Row[*tuple[Any, ...]]], now: datetime, grace_days: int
 ) -> RunReport:
-    """Charge the next period of each subscription at its plan's current price, all wallets
-    debited in one go; a short wallet fails that renewal and starts its grace period."""
+    """Charge the next period of each claimed subscription at its plan's current price, all
+    wallets debited at once; a short wallet fails that renewal and starts its grace period."""
     report = RunReport()
-    cycles = []
-    for subscription, plan in due:
-        start = subscription.current_period_end
-        end = add_months(subscription.anchor_at, subscription.periods_billed + 1)
-        cycles.append(
-            BillingCycle(
-                id=uuid.uuid4(),
-                subscription_id=subscription.id,
-                organization_id=subscription.organization_id,
-                plan_id=plan.id,
-                kind="renewal",
-                billing_period_start=start,
-                billing_period_end=end,
-                monthly_rate_cents=plan.price_monthly_cents,
-                amount_cents=plan.price_monthly_cents,
-                status="billed",
-                attempts=1,
-            )
-        )
-    payable = [
-        (cycle, plan) for cycle, (_, plan) in zip(cycles, due, strict=True) if cycle.amount_cents
-    ]
+    cycles = [_next_cycle(row, now) for row in due]
+    payable = [cycle for cycle in cycles if cycle["amount_cents"] > 0]
     entries = await wallet.debit_many(
         session,
         [
             wallet.Debit(
-                organization_id=cycle.organization_id,
-                amount_cents=cycle.amount_cents,
-                description=cycle_description(plan.name, cycle),
-                idempotency_key=f"cycle:{cycle.id}",
-                reference=cycle_reference(cycle),
+                organization_id=cycle["organization_id"],
+                amount_cents=cycle["amount_cents"],
+                description=cycle["description"],
+                idempotency_key=f"cycle:{cycle['id']}",
+                reference=wallet.Reference("billing_cycle", cycle["id"]),
             )
-            for cycle, plan in payable
+            for cycle in payable
         ],
     )
-    paid = {cycle.id: entry for (cycle, _), entry in zip(payable, entries, strict=True)}
-    for cycle, (subscription, plan) in zip(cycles, due, strict=True):
-        entry = paid.get(cycle.id, True)
-        if entry is None:
-            cycle.status = "failed"
-            cycle.failure_reason = "The wallet balance is too low"
-            _start_grace(session, subscription, cycle, grace_days)
+    paid = {cycle["id"]: entry for cycle, entry in zip(payable, entries, strict=True)}
+    events, subscriptions = [], []
+    for cycle, row in zip(cycles, due, strict=True):
+        amount = format_money(cycle["amount_cents"])
+        grace_until = None
+        if cycle["id"] in paid and paid[cycle["id"]] is None:
+            grace_until = cycle["billing_period_start"] + timedelta(days=grace_days)
+            cycle.update(status="failed", failure_reason="The wallet balance is too low")
+            events.append(_failed_event(row, cycle, grace_until))
             report.failed += 1
         else:
-            if isinstance(entry, PaymentTransaction):
-                cycle.payment_transaction_id = entry.id
-            _charged(session, cycle, plan)
+            cycle["payment_transaction_id"] = paid.get(cycle["id"])
+            events.append(
+                activity_values(
+                    "container.billing.charge",
+                    f"Charged {amount} for {row.plan_name}",
+                    organization_id=row.organization_id,
+                    entity_type="container_billing_cycle",
+                    entity_id=cycle["id"],
+                    metadata={"amount": amount, "kind": "renewal"},
+                )
+            )
             report.charged += 1
-        subscription.current_period_start = cycle.billing_period_start
-        subscription.current_period_end = cycle.billing_period_end
-        subscription.periods_billed += 1
-        subscription.updated_at = now
-    session.add_all(cycles)
+        subscriptions.append(
+            {
+                "id": row.id,
+                "status": "active" if grace_until is None else "past_due",
+                "grace_until": grace_until,
+                "current_period_start": cycle["billing_period_start"],
+                "current_period_end": cycle["billing_period_end"],
+                "periods_billed": row.periods_billed + 1,
+                "updated_at": now,
+            }
+        )
+    for cycle in cycles:
+        del cycle["description"]
+    await session.execute(insert(BillingCycle), cycles)
+    await session.execute(insert(ActivityLog), events)
+    await session.execute(update(ContainerSubscription), subscriptions)
     return report
 
 
-def _charged(session: AsyncSession, cycle: BillingCycle, plan: ContainerPlan) -> None:
-    session.add(
-        activity_entry(
-            "container.billing.charge",
-            f"Charged {format_money(cycle.amount_cents)} for {plan.name}",
-            organization_id=cycle.organization_id,
-            entity_type="container_billing_cycle",
-            entity_id=cycle.id,
-            metadata={"amount": format_money(cycle.amount_cents), "kind": cycle.kind},
-        )
-    )
+def _next_cycle(row: Row[*tuple[Any, ...]], now: datetime) -> dict[str, Any]:
+    start = row.current_period_end
+    end = add_months(row.anchor_at, row.periods_billed + 1)
+    return {
+        "id": uuid.uuid4(),
+        "subscription_id": row.id,
+        "organization_id": row.organization_id,
+        "plan_id": row.plan_id,
+        "kind": "renewal",
+        "billing_period_start": start,
+        "billing_period_end": end,
+        "monthly_rate_cents": row.price_monthly_cents,
+        "amount_cents": row.price_monthly_cents,
+        "refunded_cents": 0,
+        "status": "billed",
+        "attempts": 1,
+        "failure_reason": None,
+        "payment_transaction_id": None,
+        "description": f"{row.plan_name} plan, {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
-def _start_grace(
-    session: AsyncSession, subscription: ContainerSubscription, cycle: BillingCycle, grace_days: int
-) -> None:
-    subscription.status = "past_due"
-    subscription.grace_until = cycle.billing_period_start + timedelta(days=grace_days)
-    session.add(
-        activity_entry(
-            "container.billing.failed",
-            f"Renewal of {format_money(cycle.amount_cents)} failed: the wallet is short;"
-            f" services keep running until {subscription.grace_until:%Y-%m-%d %H:%M} UTC",
-            organization_id=subscription.organization_id,
-            entity_type="container_subscription",
-            entity_id=subscription.id,
-            status="warning",
-            metadata={"cycleId": str(cycle.id), "amount": format_money(cycle.amount_cents)},
-        )
+def _failed_event(
+    row: Row[*tuple[Any, ...]], cycle: dict[str, Any], grace_until: datetime
+) -> dict[str, Any]:
+    amount = format_money(cycle["amount_cents"])
+    return activity_values(
+        "container.billing.failed",
+        f"Renewal of {amount} failed: the wallet is short;"
+        f" services keep running until {grace_until:%Y-%m-%d %H:%M} UTC",
+        organization_id=row.organization_id,
+        entity_type="container_subscription",
+        entity_id=row.id,
+        status="warning",
+        metadata={"cycleId": str(cycle["id"]), "amount": amount},
     )
 
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.kit.pagination import newest_first
@@ -24,17 +25,17 @@ async def lock(session: AsyncSession, organization_id: uuid.UUID) -> Wallet | No
     )
 
 
-async def lock_many(session: AsyncSession, organization_ids: set[uuid.UUID]) -> Sequence[Wallet]:
+async def lock_many(
+    session: AsyncSession, organization_ids: set[uuid.UUID]
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Lock several wallets, always in id order (so concurrent batches cannot deadlock)."""
-    return (
-        await session.scalars(
-            select(Wallet)
-            .where(Wallet.organization_id.in_(organization_ids))
-            .order_by(Wallet.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).all()
+    rows = await session.execute(
+        select(Wallet.id, Wallet.organization_id, Wallet.balance_cents, Wallet.currency)
+        .where(Wallet.organization_id.in_(organization_ids))
+        .order_by(Wallet.id)
+        .with_for_update()
+    )
+    return rows.all()
 
 
 async def entry_by_key(
