@@ -193,3 +193,26 @@ async def test_a_top_up_during_grace_pays_the_failed_renewal(
     assert await balance(db, org) == 500
     later = await bill_at(client, db, renewal + timedelta(days=10))
     assert later.suspended == 0
+
+
+async def test_a_suspended_subscription_cannot_change_plan(
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    server: EasypanelServer,
+    alice: Account,
+) -> None:
+    org = alice.organization_id
+    plan = await make_plan(db, price_cents=1000)
+    other = await make_plan(db, price_cents=500, name="Small")
+    await credit(db, org, 1000)
+    await subscribe_at(client, alice, plan, ANCHOR)
+    renewal = add_months(ANCHOR, 1)
+    await bill_at(client, db, renewal)
+    await bill_at(client, db, renewal + timedelta(days=4))
+    with clock_at(lambda: renewal + timedelta(days=5)):
+        refused = await client.put(
+            "/api/containers/subscription", headers=alice.headers, json={"planId": str(other)}
+        )
+    assert refused.status_code == 402
+    assert refused.json()["error"]["code"] == "SUBSCRIPTION_SUSPENDED"
+    assert (await _subscription(db, org)).plan_id == plan

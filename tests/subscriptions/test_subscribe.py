@@ -5,10 +5,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.easypanel import EasypanelClient
 from skypanel.emulator import RunningEmulator
+from skypanel.http.idempotency import purge_expired
 from skypanel.models import EasypanelServer
 from skypanel.servers.service import save as save_server
 from tests.conftest import runner_of
@@ -48,6 +50,18 @@ async def test_subscribe_charges_once_and_provisions_at_once(
     assert customers == [login["email"]]
     assert easypanel.controller.access("test-user-s-organization") == [login["userId"]]
     assert await count(db, "easypanel_audit_log", organization_id=alice.organization_id) >= 3
+    async with db() as session:
+        audited = (
+            await session.execute(
+                text(
+                    "SELECT request_data, response_status, resource_type FROM easypanel_audit_log"
+                    " WHERE operation = 'users.createUser'"
+                )
+            )
+        ).one()
+    assert audited.request_data["email"] == login["email"]
+    assert audited.request_data["password"] == "[redacted]"
+    assert (audited.response_status, audited.resource_type) == (200, "user")
 
     current = await client.get("/api/containers/subscription", headers=alice.headers)
     assert current.json()["plan"]["id"] == str(plan)
@@ -257,3 +271,19 @@ async def test_subscribe_without_a_server_is_503_and_writes_nothing(
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "EASYPANEL_NOT_CONFIGURED"
     assert await balance(db, alice.organization_id) == 1000
+
+
+async def test_idempotency_keys_expire_after_a_day(
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    server: EasypanelServer,
+    alice: Account,
+) -> None:
+    plan = await make_plan(db)
+    await credit(db, alice.organization_id, 5000)
+    headers = {**alice.headers, "Idempotency-Key": "old-key"}
+    await client.post("/api/containers/subscription", headers=headers, json={"planId": str(plan)})
+    assert await purge_expired(db) == 0
+    with clock_at(lambda: datetime.now(UTC) + timedelta(hours=24, seconds=1)):
+        assert await purge_expired(db) == 1
+    assert await count(db, "easypanel_idempotency_keys") == 0

@@ -114,3 +114,12 @@ async def finish(
 async def release(sessions: async_sessionmaker[AsyncSession], claim: Claim) -> None:
     async with transaction(sessions) as session:
         await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim.id))
+
+
+async def purge_expired(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Forget keys past their 24 hours (the worker calls this hourly)."""
+    async with transaction(sessions) as session:
+        result = await session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.expires_at <= clock.now())
+        )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

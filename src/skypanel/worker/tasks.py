@@ -6,6 +6,7 @@ import procrastinate
 import structlog
 
 from skypanel.billing import service as billing
+from skypanel.http import idempotency
 from skypanel.worker.context import current
 
 log = structlog.get_logger(__name__)
@@ -35,3 +36,10 @@ async def billing_run(timestamp: int) -> dict[str, int]:
         suspended=report.suspended,
     )
     return {"charged": report.charged, "failed": report.failed, "suspended": report.suspended}
+
+
+@app.periodic(cron="17 * * * *", periodic_id="purge-idempotency-keys")
+@app.task(queue="maintenance", queueing_lock="purge-idempotency-keys", pass_context=False)
+async def purge_idempotency_keys(timestamp: int) -> int:
+    """Hourly: forget `Idempotency-Key`s older than 24 hours."""
+    return await idempotency.purge_expired(current().sessions)
