@@ -287,3 +287,44 @@ async def test_idempotency_keys_expire_after_a_day(
     with clock_at(lambda: datetime.now(UTC) + timedelta(hours=24, seconds=1)):
         assert await purge_expired(db) == 1
     assert await count(db, "easypanel_idempotency_keys") == 0
+
+
+async def test_the_owner_can_reveal_the_easypanel_login_and_members_cannot(
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+    server: EasypanelServer,
+    alice: Account,
+    bob: Account,
+) -> None:
+    plan = await make_plan(db)
+    await credit(db, alice.organization_id, 1000)
+    await client.post(
+        "/api/containers/subscription", headers=alice.headers, json={"planId": str(plan)}
+    )
+    revealed = await client.get(
+        "/api/containers/subscription/easypanel-login", headers=alice.headers
+    )
+    assert revealed.status_code == 200
+    login = revealed.json()
+    assert login["url"] == easypanel.base_url
+    assert len(login["password"]) >= 20
+    async with EasypanelClient(easypanel.base_url, easypanel.token) as direct:
+        users = {u.email: u for u in await direct.list_users()}
+    assert login["email"] in users
+    assert (
+        login["password"]
+        not in (await client.get("/api/containers/subscription", headers=alice.headers)).text
+    )
+
+    await client.post(
+        f"/api/organizations/{alice.organization_id}/members",
+        headers=alice.headers,
+        json={"email": bob.email, "role": "member"},
+    )
+    as_member = await client.get(
+        "/api/containers/subscription/easypanel-login",
+        headers=bob.acting_in(alice.organization_id),
+    )
+    assert as_member.status_code == 403
+    assert await count(db, "activity_logs", event_type="container.subscription.reveal_login") == 1
