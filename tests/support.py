@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -150,3 +151,19 @@ async def make_plan(
         session.add(plan)
         await session.commit()
     return plan.id
+
+
+async def subscribed(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    account: Account,
+    **plan: Any,
+) -> uuid.UUID:
+    """Credit the account's organization and subscribe it to a new plan; returns the plan id."""
+    plan_id = await make_plan(sessions, **plan)
+    await credit(sessions, account.organization_id, 100_000)
+    response = await client.post(
+        "/api/containers/subscription", headers=account.headers, json={"planId": str(plan_id)}
+    )
+    assert response.status_code == 201, response.text
+    return plan_id

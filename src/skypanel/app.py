@@ -25,6 +25,7 @@ from skypanel.operations.service import Runner
 from skypanel.organizations.endpoints import router as organizations_router
 from skypanel.plans.endpoints import router as plans_router
 from skypanel.platform.endpoints import router as settings_router
+from skypanel.projects.endpoints import router as projects_router
 from skypanel.servers.clients import ClientPool
 from skypanel.servers.endpoints import router as servers_router
 from skypanel.servers.service import bootstrap_from_env
@@ -43,6 +44,7 @@ ROUTERS = (
     servers_router,
     plans_router,
     subscriptions_router,
+    projects_router,
 )
 
 

@@ -10,6 +10,7 @@ from skypanel.models.plans import ContainerPlan
 from skypanel.models.projects import ContainerProject, ContainerService
 from skypanel.models.settings import PlatformSetting
 from skypanel.models.subscriptions import BillingCycle, ContainerSubscription, IdempotencyKey
+from skypanel.models.templates import ContainerTemplate
 from skypanel.models.wallet import PaymentTransaction, Wallet
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "ContainerProject",
     "ContainerService",
     "ContainerSubscription",
+    "ContainerTemplate",
     "EasypanelAuditLog",
     "EasypanelOperation",
     "EasypanelServer",

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Uniq
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from skypanel.models.base import Base, Timestamps, UUIDPrimaryKey
+from skypanel.models.base import ENCRYPTED, Base, Timestamps, UUIDPrimaryKey
 
 SERVICE_TYPES = (
     "app",
@@ -49,6 +49,7 @@ class ContainerProject(UUIDPrimaryKey, Timestamps, Base):
     easypanel_project_name: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), server_default="creating")
     last_error: Mapped[str | None] = mapped_column(String(1000))
+    env_encrypted: Mapped[str | None] = mapped_column(info=ENCRYPTED)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default="{}")
 
 
@@ -82,3 +83,5 @@ class ContainerService(UUIDPrimaryKey, Timestamps, Base):
     storage_limit_gb: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     last_error: Mapped[str | None] = mapped_column(String(1000))
     configuration: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    env_encrypted: Mapped[str | None] = mapped_column(info=ENCRYPTED)
+    credentials_encrypted: Mapped[str | None] = mapped_column(info=ENCRYPTED)

@@ -1,6 +1,7 @@
 """Imports every module that registers operation handlers, so any process can deliver them."""
 
+from skypanel.projects import operations as project_operations
 from skypanel.services import operations as service_operations
 from skypanel.subscriptions import provisioning
 
-__all__ = ["provisioning", "service_operations"]
+__all__ = ["project_operations", "provisioning", "service_operations"]

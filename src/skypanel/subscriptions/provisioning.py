@@ -19,6 +19,7 @@ from skypanel.kit.crypto import SecretPlace, decrypt_secret
 from skypanel.models import ContainerProject, ContainerSubscription, EasypanelOperation
 from skypanel.operations import repository as operations
 from skypanel.operations.service import OperationContext, enqueue, handler
+from skypanel.projects.env import project_env
 from skypanel.services import workload
 from skypanel.subscriptions.naming import candidates
 
@@ -166,6 +167,10 @@ async def create_project(ctx: OperationContext, operation: EasypanelOperation) -
     user_id = await _easypanel_user(ctx, operation.organization_id)
     if user_id is not None:
         await ctx.client.update_access(name, user_id, active=True)
+    async with ctx.sessions() as session:
+        project = await session.get(ContainerProject, operation.subject_id)
+    if project is not None and project.env_encrypted is not None:
+        await ctx.client.update_project_env(name, project_env(project))
     return {"name": name}
 
 

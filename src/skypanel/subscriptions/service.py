@@ -374,3 +374,26 @@ async def refund_cycle(
 class SubscriptionSuspended(AppError):
     code = "SUBSCRIPTION_SUSPENDED"
     status = 402
+
+
+class SubscriptionRequired(AppError):
+    code = "SUBSCRIPTION_REQUIRED"
+    status = 402
+
+
+async def require_active(
+    session: AsyncSession, organization_id: uuid.UUID
+) -> ContainerSubscription:
+    """The organization's subscription, locked (quota checks serialise on it), if it may deploy.
+
+    No subscription: 402 SUBSCRIPTION_REQUIRED; suspended: 402 SUBSCRIPTION_SUSPENDED.
+    A past-due subscription (in its grace period) still may.
+    """
+    subscription = await repository.live(session, organization_id, lock=True)
+    if subscription is None:
+        raise SubscriptionRequired("Subscribe to a plan before deploying containers")
+    if subscription.status == "suspended":
+        raise SubscriptionSuspended(
+            "The subscription is suspended for non-payment; top up the wallet to resume"
+        )
+    return subscription

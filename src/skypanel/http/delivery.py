@@ -1,0 +1,21 @@
+"""Commit the request's work, then make the first attempt at the Easypanel operations it queued."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.models import EasypanelOperation
+from skypanel.operations.service import Runner
+
+
+async def commit_and_deliver(
+    request: Request, session: AsyncSession, operations: Iterable[EasypanelOperation]
+) -> list[str | None]:
+    """No Easypanel call happens inside the transaction; what fails here the worker retries."""
+    ids = [operation.id for operation in operations]
+    await session.commit()
+    runner: Runner = request.app.state.runner
+    return await runner.run_all(ids)

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+
+from skypanel.http.delivery import commit_and_deliver
+from skypanel.http.deps import CurrentOrg, Session
+from skypanel.http.errors import responses
+from skypanel.kit import envvars
+from skypanel.models import ContainerProject
+from skypanel.projects import repository, service
+from skypanel.projects.env import project_env
+from skypanel.projects.schemas import EnvIn, ProjectDetail, ProjectIn, ProjectOut, ServiceBrief
+
+router = APIRouter(prefix="/api/containers/projects", tags=["projects"])
+
+
+def _out(project: ContainerProject, counts: dict[str, int]) -> ProjectOut:
+    return ProjectOut(
+        id=project.id,
+        organization_id=project.organization_id,
+        subscription_id=project.subscription_id,
+        project_name=project.project_name,
+        easypanel_project_name=project.easypanel_project_name,
+        status=project.status,
+        last_error=project.last_error,
+        service_count=sum(counts.values()),
+        services_by_status=counts,
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+    )
+
+
+async def _detail(session: Session, project: ContainerProject) -> ProjectDetail:
+    await session.refresh(project)
+    services = await repository.services_of(session, project.id)
+    counts: dict[str, int] = {}
+    for item in services:
+        counts[item.status] = counts.get(item.status, 0) + 1
+    return ProjectDetail(
+        **_out(project, counts).model_dump(by_alias=False),
+        services=[ServiceBrief.model_validate(item) for item in services],
+        env=envvars.masked(project_env(project)),
+    )
+
+
+@router.get("", response_model=list[ProjectOut], responses=responses(401, 404))
+async def list_projects(org: CurrentOrg, session: Session) -> list[ProjectOut]:
+    """The organization's projects with their services counted by status."""
+    return [_out(p, counts) for p, counts in await repository.with_counts(session, org.id)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectDetail,
+    responses=responses(401, 402, 404, 409, 422),
+)
+async def create_project(
+    request: Request, body: ProjectIn, org: CurrentOrg, session: Session
+) -> ProjectDetail:
+    """Create a project (needs an active subscription); Easypanel follows at once or later."""
+    project, operation = await service.create(session, org, body.project_name, body.env)
+    await commit_and_deliver(request, session, [operation])
+    return await _detail(session, project)
+
+
+@router.get("/{project_name}", response_model=ProjectDetail, responses=responses(401, 404))
+async def get_project(project_name: str, org: CurrentOrg, session: Session) -> ProjectDetail:
+    """A project with its services and variables (secret values masked)."""
+    return await _detail(session, await service.get(session, org, project_name))
+
+
+@router.delete(
+    "/{project_name}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ProjectDetail,
+    responses=responses(401, 402, 404, 409),
+)
+async def delete_project(
+    request: Request, project_name: str, org: CurrentOrg, session: Session
+) -> ProjectDetail:
+    """Delete an empty project (409 PROJECT_NOT_EMPTY while it has services)."""
+    project = await service.get(session, org, project_name)
+    operation = await service.delete(session, org, project_name)
+    outcome = await commit_and_deliver(request, session, [operation])
+    if outcome == ["succeeded"]:
+        gone = _out(project, {}).model_copy(update={"status": "deleted"})
+        return ProjectDetail(**gone.model_dump(by_alias=False), services=[], env={})
+    return await _detail(session, project)
+
+
+@router.put(
+    "/{project_name}/env", response_model=ProjectDetail, responses=responses(401, 402, 404, 422)
+)
+async def update_env(
+    request: Request, project_name: str, body: EnvIn, org: CurrentOrg, session: Session
+) -> ProjectDetail:
+    """Replace the project's shared environment variables."""
+    project, operation = await service.update_env(session, org, project_name, body.env)
+    await commit_and_deliver(request, session, [operation])
+    return await _detail(session, project)
