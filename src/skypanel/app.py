@@ -18,6 +18,7 @@ from skypanel.config import Settings, get_settings
 from skypanel.http.errors import install_error_handlers
 from skypanel.http.middleware import RateLimitMiddleware, RequestContextMiddleware
 from skypanel.http.ratelimit import RateLimiter
+from skypanel.kit.cache import Cache
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.logging import configure_logging
 from skypanel.operations import catalog  # noqa: F401 (registers the operation handlers)
@@ -26,9 +27,11 @@ from skypanel.organizations.endpoints import router as organizations_router
 from skypanel.plans.endpoints import router as plans_router
 from skypanel.platform.endpoints import router as settings_router
 from skypanel.projects.endpoints import router as projects_router
+from skypanel.quotas.endpoints import router as quotas_router
 from skypanel.servers.clients import ClientPool
 from skypanel.servers.endpoints import router as servers_router
 from skypanel.servers.service import bootstrap_from_env
+from skypanel.services.endpoints import router as services_router
 from skypanel.subscriptions.endpoints import router as subscriptions_router
 from skypanel.wallet.endpoints import router as wallet_router
 from skypanel.worker.run import run_worker
@@ -45,6 +48,8 @@ ROUTERS = (
     plans_router,
     subscriptions_router,
     projects_router,
+    services_router,
+    quotas_router,
 )
 
 
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
             await app.state.clients.aclose()
+            await app.state.cache.aclose()
             await app.state.engine.dispose()
 
     app = FastAPI(
@@ -92,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.cache = Cache(settings.redis_url)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skypanel.kit.errors import AppError
 from skypanel.kit.tenancy import scoped
 from skypanel.models import ContainerPlan, ContainerService
 
@@ -80,3 +81,47 @@ async def exceeded_by_plan(
 def plain(value: Decimal | int) -> float | int:
     """A JSON number: whole counts stay integers, sizes and cores are decimals."""
     return value if isinstance(value, int) else float(value)
+
+
+class QuotaExceeded(AppError):
+    code = "QUOTA_EXCEEDED"
+    status = 403
+
+
+def check(plan: ContainerPlan, used: Usage, requested: Usage) -> None:
+    """Refuse when `used + requested` passes any of the plan's limits, listing each such quota."""
+    exceeded = [
+        {
+            "quota": quota,
+            "requested": plain(want),
+            "used": plain(have),
+            "limit": plain(limit),
+        }
+        for (quota, limit), have, want in zip(
+            limits(plan).items(),
+            used.by_quota().values(),
+            requested.by_quota().values(),
+            strict=True,
+        )
+        if want > 0 and have + want > limit
+    ]
+    if exceeded:
+        names = ", ".join(str(item["quota"]) for item in exceeded)
+        raise QuotaExceeded(f"This would exceed the plan's {names} quota", exceeded=exceeded)
+
+
+def fair_share(plan: ContainerPlan, used: Usage) -> Usage:
+    """Default limits of one more service: the plan split over its container count, or what is
+    left when that is less (never below 0.1 of a core or of a gigabyte)."""
+    floor = Decimal("0.1")
+
+    def share(limit: Decimal, have: Decimal) -> Decimal:
+        portion = (limit / plan.max_containers).quantize(Decimal("0.01"))
+        return max(floor, min(portion, (limit - have).quantize(Decimal("0.01"))))
+
+    return Usage(
+        cpu_cores=share(plan.max_cpu_cores, used.cpu_cores),
+        memory_gb=share(plan.max_memory_gb, used.memory_gb),
+        storage_gb=share(Decimal(plan.max_storage_gb), used.storage_gb),
+        containers=1,
+    )

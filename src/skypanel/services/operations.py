@@ -1,16 +1,34 @@
-"""Operations on single services: stop and start (suspension, resumption) and destroy."""
+"""Operations on single services: create (app, database), stop/start/restart, variables,
+resources, destroy. Each reads the service's current row when delivered, so the latest change
+wins, and treats "already exists" on a retry as its own earlier success."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skypanel.easypanel import DATABASE_TYPES, EasypanelResourceExists
+from skypanel.easypanel.schemas import (
+    DATABASE_SPECS,
+    AppSpec,
+    DockerfileSource,
+    DomainSpec,
+    GithubSource,
+    GitSource,
+    ImageSource,
+    PortSpec,
+    Resources,
+    VolumeMount,
+    format_env,
+)
 from skypanel.kit import clock
 from skypanel.models import ContainerService, EasypanelOperation
 from skypanel.operations.service import OperationContext, handler
 from skypanel.services import workload
+from skypanel.services.secrets import service_credentials, service_env
 
 
 def _where(operation: EasypanelOperation) -> tuple[str, str, str]:
@@ -18,21 +36,119 @@ def _where(operation: EasypanelOperation) -> tuple[str, str, str]:
     return payload["type"], payload["project"], payload["service"]
 
 
-async def _set_status(session: AsyncSession, operation: EasypanelOperation, status: str) -> None:
+async def _set(session: AsyncSession, operation: EasypanelOperation, **values: Any) -> None:
     if operation.subject_id is not None:
         await session.execute(
             update(ContainerService)
             .where(ContainerService.id == operation.subject_id)
-            .values(status=status, updated_at=clock.now())
+            .values(**values, updated_at=clock.now())
         )
 
 
+async def _row(ctx: OperationContext, operation: EasypanelOperation) -> ContainerService | None:
+    async with ctx.sessions() as session:
+        return await session.get(ContainerService, operation.subject_id)
+
+
+def resources(service: ContainerService) -> Resources:
+    """Easypanel's limits (cores, MB) from the declared ones; reservations stay free."""
+    return Resources(
+        cpu_limit=float(service.cpu_limit),
+        cpu_reservation=0,
+        memory_limit=float(service.memory_limit_gb * Decimal(1024)),
+        memory_reservation=0,
+    )
+
+
+def app_spec(service: ContainerService) -> AppSpec:
+    config = service.configuration
+    source = dict(config["source"])
+    kind = source.pop("type")
+    if kind == "image":
+        source["password"] = service_credentials(service).get("registryPassword")
+        built: Any = ImageSource(**source)
+    elif kind == "github":
+        built = GithubSource(**source)
+    elif kind == "git":
+        built = GitSource(repo=source["url"], ref=source["ref"], path=source["path"])
+    else:
+        built = DockerfileSource(**source)
+    return AppSpec(
+        service_name=service.easypanel_service_name,
+        source=built,
+        env=format_env(service_env(service)),
+        domains=[DomainSpec(**d) for d in config.get("domains", [])] or None,
+        ports=[PortSpec(**p) for p in config.get("ports", [])] or None,
+        mounts=[
+            VolumeMount(name=m["name"], mount_path=m["mount_path"])
+            for m in config.get("mounts", [])
+        ]
+        or None,
+        resources=resources(service),
+    )
+
+
+async def _created(session: AsyncSession, operation: EasypanelOperation) -> None:
+    running = operation.payload["type"] in DATABASE_TYPES
+    await _set(session, operation, status="running" if running else "deploying", last_error=None)
+
+
+async def _failed(session: AsyncSession, operation: EasypanelOperation) -> None:
+    await _set(session, operation, status="failed", last_error=operation.last_error)
+
+
+@handler("easypanel.app.create", on_success=_created, on_failure=_failed)
+async def create_app(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
+    service = await _row(ctx, operation)
+    if service is None:
+        return {"skipped": True}
+    _, project, name = _where(operation)
+    try:
+        await ctx.client.create_app(project, app_spec(service))
+    except EasypanelResourceExists:
+        if operation.attempts == 1:
+            raise
+    await ctx.client.deploy_app(project, name)
+    return {"deployed": True}
+
+
+@handler("easypanel.database.create", on_success=_created, on_failure=_failed)
+async def create_database(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
+    service = await _row(ctx, operation)
+    if service is None:
+        return {"skipped": True}
+    service_type, project, name = _where(operation)
+    kind = workload.database_kind(service_type)
+    assert kind is not None
+    credentials = service_credentials(service)
+    config = service.configuration
+    spec_type = DATABASE_SPECS[kind]
+    fields: dict[str, Any] = {
+        "service_name": name,
+        "password": credentials["password"],
+        "resources": resources(service),
+    }
+    if config.get("version"):
+        fields["image"] = f"{kind}:{config['version']}"
+    if "database_name" in spec_type.model_fields and config.get("database"):
+        fields["database_name"] = config["database"]
+        fields["user"] = config["user"]
+    if "root_password" in spec_type.model_fields:
+        fields["root_password"] = credentials["rootPassword"]
+    try:
+        await ctx.client.create_database(project, spec_type(**fields))  # type: ignore[arg-type]
+    except EasypanelResourceExists:
+        if operation.attempts == 1:
+            raise
+    return {"created": True}
+
+
 async def _stopped(session: AsyncSession, operation: EasypanelOperation) -> None:
-    await _set_status(session, operation, "stopped")
+    await _set(session, operation, status="stopped")
 
 
 async def _started(session: AsyncSession, operation: EasypanelOperation) -> None:
-    await _set_status(session, operation, "running")
+    await _set(session, operation, status="running")
 
 
 @handler("easypanel.service.stop", on_success=_stopped)
@@ -45,3 +161,48 @@ async def stop_service(ctx: OperationContext, operation: EasypanelOperation) -> 
 async def start_service(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
     await workload.start(ctx.client, *_where(operation))
     return {}
+
+
+@handler("easypanel.service.restart", on_success=_started)
+async def restart_service(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
+    await workload.restart(ctx.client, *_where(operation))
+    return {}
+
+
+@handler("easypanel.service.env")
+async def update_env(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
+    """New variables take effect with a deploy, which this starts."""
+    service = await _row(ctx, operation)
+    if service is None:
+        return {"skipped": True}
+    _, project, name = _where(operation)
+    await ctx.client.update_app_env(project, name, service_env(service))
+    await ctx.client.deploy_app(project, name)
+    return {}
+
+
+@handler("easypanel.service.resources")
+async def update_resources(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
+    service = await _row(ctx, operation)
+    if service is None:
+        return {"skipped": True}
+    service_type, project, name = _where(operation)
+    limits = resources(service)
+    kind = workload.database_kind(service_type)
+    if kind is not None:
+        await ctx.client.update_database_resources(kind, project, name, limits)
+    else:
+        await ctx.client.update_app_resources(project, name, limits)
+    return {}
+
+
+async def _destroyed(session: AsyncSession, operation: EasypanelOperation) -> None:
+    if operation.subject_id is not None:
+        await session.execute(
+            delete(ContainerService).where(ContainerService.id == operation.subject_id)
+        )
+
+
+@handler("easypanel.service.destroy", on_success=_destroyed)
+async def destroy_service(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
+    return {"removed": await workload.destroy(ctx.client, *_where(operation))}

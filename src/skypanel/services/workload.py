@@ -9,12 +9,12 @@ from __future__ import annotations
 from skypanel.easypanel import DATABASE_TYPES, DatabaseType, EasypanelClient, EasypanelNotFound
 
 
-def _database(service_type: str) -> DatabaseType | None:
+def database_kind(service_type: str) -> DatabaseType | None:
     return next((kind for kind in DATABASE_TYPES if kind == service_type), None)
 
 
 async def stop(client: EasypanelClient, service_type: str, project: str, service: str) -> None:
-    kind = _database(service_type)
+    kind = database_kind(service_type)
     if kind is None:
         await client.stop_app(project, service)
     else:
@@ -22,7 +22,7 @@ async def stop(client: EasypanelClient, service_type: str, project: str, service
 
 
 async def start(client: EasypanelClient, service_type: str, project: str, service: str) -> None:
-    kind = _database(service_type)
+    kind = database_kind(service_type)
     if kind is None:
         await client.start_app(project, service)
     else:
@@ -31,7 +31,7 @@ async def start(client: EasypanelClient, service_type: str, project: str, servic
 
 async def destroy(client: EasypanelClient, service_type: str, project: str, service: str) -> bool:
     """True when this call removed it; False when it was already gone."""
-    kind = _database(service_type)
+    kind = database_kind(service_type)
     try:
         if kind is None:
             await client.destroy_app(project, service)
@@ -40,3 +40,12 @@ async def destroy(client: EasypanelClient, service_type: str, project: str, serv
     except EasypanelNotFound:
         return False
     return True
+
+
+async def restart(client: EasypanelClient, service_type: str, project: str, service: str) -> None:
+    kind = database_kind(service_type)
+    if kind is None:
+        await client.restart_app(project, service)
+    else:
+        await client.disable_database(kind, project, service)
+        await client.enable_database(kind, project, service)

@@ -1,0 +1,281 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import StreamingResponse
+
+from skypanel.http.delivery import commit_and_deliver
+from skypanel.http.deps import CurrentOrg, Session
+from skypanel.http.errors import responses
+from skypanel.kit import envvars
+from skypanel.models import ContainerProject, ContainerService, EasypanelOperation
+from skypanel.organizations.context import OrgContext
+from skypanel.projects.repository import services_of
+from skypanel.projects.service import get as get_project
+from skypanel.services import logs, service
+from skypanel.services import status as live
+from skypanel.services.schemas import (
+    AppIn,
+    ConnectionOut,
+    DatabaseIn,
+    EnvIn,
+    LogsOut,
+    ResourcesIn,
+    ResourcesOut,
+    ServiceOut,
+)
+from skypanel.services.secrets import declared_secrets, service_credentials, service_env
+
+router = APIRouter(prefix="/api/containers/projects/{project_name}/services", tags=["services"])
+FOLLOW_SECONDS = 300
+POLL_SECONDS = 2.0
+
+
+def view(project: ContainerProject, item: ContainerService, *, reveal: bool = False) -> ServiceOut:
+    env = service_env(item)
+    shown_env = env if reveal else envvars.masked(env, declared_secrets(item))
+    return ServiceOut(
+        id=item.id,
+        project_name=project.project_name,
+        service_name=item.service_name,
+        easypanel_service_name=item.easypanel_service_name,
+        service_type=item.service_type,
+        status=item.status,
+        desired_state=item.desired_state,
+        last_error=item.last_error,
+        resources=ResourcesOut(
+            cpu_cores=float(item.cpu_limit),
+            memory_gb=float(item.memory_limit_gb),
+            storage_gb=float(item.storage_limit_gb),
+        ),
+        configuration=item.configuration,
+        env=shown_env,
+        connection=_connection(project, item, reveal),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def _connection(
+    project: ContainerProject, item: ContainerService, reveal: bool
+) -> ConnectionOut | None:
+    if item.service_type == "app":
+        return None
+    config = item.configuration
+    password = service_credentials(item).get("password", "")
+    shown = password if reveal else envvars.MASK
+    host = f"{project.easypanel_project_name}_{item.easypanel_service_name}"
+    user, database, port = config.get("user"), config.get("database"), int(config["port"])
+    scheme = {"postgres": "postgres", "mongo": "mongodb", "redis": "redis"}.get(
+        item.service_type, "mysql"
+    )
+    account = f"{user or 'default'}:{shown}"
+    path = f"/{database}" if database else ""
+    return ConnectionOut(
+        host=host,
+        port=port,
+        user=user,
+        password=shown,
+        database=database,
+        url=f"{scheme}://{account}@{host}:{port}{path}",
+    )
+
+
+def _may_reveal(org: OrgContext, reveal: bool) -> bool:
+    if reveal:
+        org.require("owner", "admin")
+    return reveal
+
+
+@router.get("", response_model=list[ServiceOut], responses=responses(401, 404))
+async def list_services(project_name: str, org: CurrentOrg, session: Session) -> list[ServiceOut]:
+    project = await get_project(session, org, project_name)
+    return [view(project, item) for item in await services_of(session, project.id)]
+
+
+async def _respond(
+    request: Request,
+    session: Session,
+    org: CurrentOrg,
+    project_name: str,
+    changed: tuple[ContainerService, EasypanelOperation],
+) -> ServiceOut:
+    item, operation = changed
+    await commit_and_deliver(request, session, [operation])
+    project = await get_project(session, org, project_name)
+    await session.refresh(item)
+    return view(project, item)
+
+
+@router.post(
+    "/app",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ServiceOut,
+    responses=responses(401, 402, 403, 404, 409, 422),
+)
+async def deploy_app(
+    request: Request, project_name: str, body: AppIn, org: CurrentOrg, session: Session
+) -> ServiceOut:
+    """Deploy an app from an image, GitHub, a Git URL or a Dockerfile (quota-checked)."""
+    created = await service.deploy_app(session, org, project_name, body)
+    return await _respond(request, session, org, project_name, created)
+
+
+@router.post(
+    "/database",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ServiceOut,
+    responses=responses(401, 402, 403, 404, 409, 422),
+)
+async def deploy_database(
+    request: Request, project_name: str, body: DatabaseIn, org: CurrentOrg, session: Session
+) -> ServiceOut:
+    """Deploy PostgreSQL, MySQL, MariaDB, MongoDB or Redis with generated credentials."""
+    created = await service.deploy_database(session, org, project_name, body)
+    return await _respond(request, session, org, project_name, created)
+
+
+@router.get("/{service_name}", response_model=ServiceOut, responses=responses(401, 403, 404))
+async def get_service(
+    request: Request,
+    project_name: str,
+    service_name: str,
+    org: CurrentOrg,
+    session: Session,
+    reveal: bool = False,
+) -> ServiceOut:
+    """The service with its live status; `?reveal=true` (owners, admins) shows secret values."""
+    project, item = await service.get(session, org, project_name, service_name)
+    client = await request.app.state.clients.client_for(project.server_id)
+    observed = await live.observe(
+        client, request.app.state.cache, project.server_id, project.easypanel_project_name, item
+    )
+    if (observed.status, observed.error) != (item.status, item.last_error):
+        item.status, item.last_error = observed.status, observed.error
+    return view(project, item, reveal=_may_reveal(org, reveal))
+
+
+@router.post(
+    "/{service_name}/{verb}",
+    response_model=ServiceOut,
+    responses=responses(401, 402, 404, 409),
+)
+async def act(
+    request: Request,
+    project_name: str,
+    service_name: str,
+    verb: Literal["start", "stop", "restart"],
+    org: CurrentOrg,
+    session: Session,
+) -> ServiceOut:
+    """Start, stop or restart (databases are enabled and disabled)."""
+    acted = await service.act(session, org, project_name, service_name, verb)
+    return await _respond(request, session, org, project_name, acted)
+
+
+@router.delete(
+    "/{service_name}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ServiceOut,
+    responses=responses(401, 404),
+)
+async def delete_service(
+    request: Request, project_name: str, service_name: str, org: CurrentOrg, session: Session
+) -> ServiceOut:
+    """Delete the service on Easypanel, then its record (frees its quota)."""
+    item, operation = await service.delete(session, org, project_name, service_name)
+    project = await get_project(session, org, project_name)
+    gone = view(project, item)
+    outcome = await commit_and_deliver(request, session, [operation])
+    return gone.model_copy(update={"status": "deleted" if outcome == ["succeeded"] else "deleting"})
+
+
+@router.put(
+    "/{service_name}/env", response_model=ServiceOut, responses=responses(401, 402, 404, 422)
+)
+async def update_env(
+    request: Request,
+    project_name: str,
+    service_name: str,
+    body: EnvIn,
+    org: CurrentOrg,
+    session: Session,
+) -> ServiceOut:
+    """Replace an app's variables and redeploy it."""
+    updated = await service.update_env(
+        session, org, project_name, service_name, body.env, body.secret_keys
+    )
+    return await _respond(request, session, org, project_name, updated)
+
+
+@router.put(
+    "/{service_name}/resources",
+    response_model=ServiceOut,
+    responses=responses(401, 402, 403, 404, 422),
+)
+async def update_resources(
+    request: Request,
+    project_name: str,
+    service_name: str,
+    body: ResourcesIn,
+    org: CurrentOrg,
+    session: Session,
+) -> ServiceOut:
+    """Change CPU, memory and storage limits (quota-checked)."""
+    updated = await service.update_resources(session, org, project_name, service_name, body)
+    return await _respond(request, session, org, project_name, updated)
+
+
+@router.get(
+    "/{service_name}/logs",
+    response_model=LogsOut,
+    responses={**responses(401, 404), 200: {"content": {"text/event-stream": {}}}},
+)
+async def read_logs(
+    request: Request,
+    project_name: str,
+    service_name: str,
+    org: CurrentOrg,
+    session: Session,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    follow: bool = False,
+) -> LogsOut | StreamingResponse:
+    """A page of log lines (secret values redacted); `?follow=true` streams new ones as
+    server-sent events for up to five minutes."""
+    project, item = await service.get(session, org, project_name, service_name)
+    client = await request.app.state.clients.client_for(project.server_id)
+    secrets = envvars.secret_values(service_env(item), declared_secrets(item))
+    secrets += [v for v in service_credentials(item).values() if len(v) >= 4]
+
+    async def page(after: str | None) -> LogsOut:
+        return await logs.read(
+            client,
+            project.easypanel_project_name,
+            item.easypanel_service_name,
+            secrets=secrets,
+            cursor=after,
+            limit=limit,
+            is_app=item.service_type == "app",
+        )
+
+    if not follow:
+        return await page(cursor)
+    await session.commit()
+
+    async def stream() -> AsyncIterator[str]:
+        after = cursor
+        for _ in range(int(FOLLOW_SECONDS / POLL_SECONDS)):
+            batch = await page(after)
+            if batch.lines or after is None:
+                yield f"data: {json.dumps(batch.model_dump(mode='json'))}\n\n"
+            after = batch.next_cursor
+            if batch.source == "none" or await request.is_disconnected():
+                return
+            await asyncio.sleep(POLL_SECONDS)
+
+    return StreamingResponse(stream(), media_type="text/event-stream")

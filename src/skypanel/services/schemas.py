@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from skypanel.kit.schema import ApiModel, InputModel
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-_]+$", min_length=1, max_length=40)]
+DatabaseType = Literal["postgres", "mysql", "mariadb", "mongo", "redis"]
+
+
+class ResourcesIn(InputModel):
+    """Omitted limits default to the plan's fair share for one service."""
+
+    cpu_cores: Decimal | None = Field(default=None, gt=0, le=64, decimal_places=2)
+    memory_gb: Decimal | None = Field(default=None, gt=0, le=512, decimal_places=2)
+    storage_gb: Decimal | None = Field(default=None, gt=0, le=10_000, decimal_places=2)
+
+
+class ImageSourceIn(InputModel):
+    type: Literal["image"]
+    image: str = Field(min_length=1, max_length=500, pattern=r"^[^\s]+$")
+    username: str | None = Field(default=None, max_length=200)
+    password: str | None = Field(default=None, max_length=500)
+
+
+class GithubSourceIn(InputModel):
+    type: Literal["github"]
+    owner: str = Field(min_length=1, max_length=100)
+    repo: str = Field(min_length=1, max_length=100)
+    ref: str = Field(default="main", min_length=1, max_length=200)
+    path: str = Field(default="/", pattern=r"^/")
+
+
+class GitSourceIn(InputModel):
+    type: Literal["git"]
+    url: str = Field(min_length=1, max_length=500, pattern=r"^(https?://|git@)")
+    ref: str = Field(default="main", min_length=1, max_length=200)
+    path: str = Field(default="/", pattern=r"^/")
+
+
+class DockerfileSourceIn(InputModel):
+    type: Literal["dockerfile"]
+    dockerfile: str = Field(min_length=1, max_length=100_000)
+
+
+Source = Annotated[
+    ImageSourceIn | GithubSourceIn | GitSourceIn | DockerfileSourceIn, Field(discriminator="type")
+]
+
+
+class DomainIn(InputModel):
+    host: str = Field(
+        max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+    )
+    port: int = Field(default=80, ge=1, le=65535)
+    https: bool = True
+    path: str = Field(default="/", pattern=r"^/")
+
+
+class PortIn(InputModel):
+    published: int = Field(ge=1024, le=65535)
+    target: int = Field(ge=1, le=65535)
+    protocol: Literal["tcp", "udp"] = "tcp"
+
+
+class MountIn(InputModel):
+    """Only named volumes: bind mounts would reach into the host."""
+
+    type: str = "volume"
+    name: Name
+    mount_path: str = Field(pattern=r"^/[^\s]*$", max_length=500)
+
+
+class AppIn(InputModel):
+    service_name: Name
+    source: Source
+    env: dict[str, str] = Field(default_factory=dict)
+    secret_keys: list[str] = Field(default_factory=list, max_length=200)
+    domains: list[DomainIn] = Field(default_factory=list, max_length=20)
+    ports: list[PortIn] = Field(default_factory=list, max_length=20)
+    mounts: list[MountIn] = Field(default_factory=list, max_length=20)
+    resources: ResourcesIn = Field(default_factory=ResourcesIn)
+
+
+class DatabaseIn(InputModel):
+    service_name: Name
+    type: DatabaseType
+    version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,40}$")
+    resources: ResourcesIn = Field(default_factory=ResourcesIn)
+
+
+class EnvIn(InputModel):
+    env: dict[str, str]
+    secret_keys: list[str] | None = None
+
+
+class ResourcesOut(ApiModel):
+    cpu_cores: float
+    memory_gb: float
+    storage_gb: float
+
+
+class ConnectionOut(ApiModel):
+    host: str
+    port: int
+    user: str | None
+    password: str
+    database: str | None
+    url: str
+
+
+class ServiceOut(ApiModel):
+    id: uuid.UUID
+    project_name: str
+    service_name: str
+    easypanel_service_name: str
+    service_type: str
+    status: str
+    desired_state: str
+    last_error: str | None
+    resources: ResourcesOut
+    configuration: dict[str, object]
+    env: dict[str, str]
+    connection: ConnectionOut | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LogLineOut(ApiModel):
+    timestamp: str | None
+    stream: str | None
+    message: str
+
+
+class LogsOut(ApiModel):
+    source: Literal["service-logs", "deploy-action", "none"]
+    lines: list[LogLineOut]
+    next_cursor: str | None
+    note: str | None = None

@@ -1,0 +1,343 @@
+"""Deploy, operate and remove services; each change is recorded, then delivered to Easypanel.
+
+Every deployment and resource change checks the quota while holding the subscription's row lock
+and reserves in the same transaction (the service row carries its limits), so concurrent
+deployments can never together pass the plan's limits.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.activity.service import record
+from skypanel.kit import clock, envvars
+from skypanel.kit.errors import Conflict, InvalidInput, NotFound
+from skypanel.models import ContainerPlan, ContainerProject, ContainerService, EasypanelOperation
+from skypanel.operations.service import enqueue
+from skypanel.organizations.context import OrgContext
+from skypanel.projects.service import get as get_project
+from skypanel.quotas import service as quotas
+from skypanel.services.schemas import AppIn, DatabaseIn, ResourcesIn
+from skypanel.services.secrets import credentials_place, env_place
+from skypanel.subscriptions.service import require_active
+
+SWARM_NAME_LIMIT = 63
+DATABASE_DEFAULTS: dict[str, tuple[int, str | None]] = {
+    "postgres": (5432, "postgres"),
+    "mysql": (3306, "mysql"),
+    "mariadb": (3306, "mariadb"),
+    "mongo": (27017, "mongo"),
+    "redis": (6379, None),
+}
+
+
+class ServiceNotFound(NotFound):
+    code = "SERVICE_NOT_FOUND"
+
+
+class ServiceExists(Conflict):
+    code = "SERVICE_EXISTS"
+
+
+class NotSupported(InvalidInput):
+    code = "NOT_SUPPORTED"
+
+
+class UnsafeDeployment(InvalidInput):
+    code = "UNSAFE_DEPLOYMENT"
+
+
+def generated_password(length: int = 20) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+async def get(
+    session: AsyncSession, org: OrgContext, project_name: str, service_name: str
+) -> tuple[ContainerProject, ContainerService]:
+    project = await get_project(session, org, project_name)
+    service = await session.scalar(
+        select(ContainerService).where(
+            ContainerService.project_id == project.id,
+            ContainerService.service_name == service_name,
+        )
+    )
+    if service is None:
+        raise ServiceNotFound(f"No service named {service_name} in {project_name}")
+    return project, service
+
+
+async def _reserve(
+    session: AsyncSession,
+    org: OrgContext,
+    project: ContainerProject,
+    name: str,
+    asked: ResourcesIn,
+) -> quotas.Usage:
+    subscription = await require_active(session, org.id)
+    plan = await session.get(ContainerPlan, subscription.plan_id)
+    assert plan is not None
+    if len(f"{project.easypanel_project_name}_{name}") > SWARM_NAME_LIMIT:
+        raise InvalidInput(
+            "The project and service names are too long together", field="serviceName"
+        )
+    existing = await session.scalar(
+        select(ContainerService.id).where(
+            ContainerService.project_id == project.id, ContainerService.service_name == name
+        )
+    )
+    if existing is not None:
+        raise ServiceExists(f"{project.project_name} already has a service named {name}")
+    used = await quotas.usage(session, org.id)
+    default = quotas.fair_share(plan, used)
+    wanted = quotas.Usage(
+        cpu_cores=asked.cpu_cores or default.cpu_cores,
+        memory_gb=asked.memory_gb or default.memory_gb,
+        storage_gb=asked.storage_gb or default.storage_gb,
+        containers=1,
+    )
+    quotas.check(plan, used, wanted)
+    return wanted
+
+
+def _row(
+    org: OrgContext, project: ContainerProject, name: str, kind: str, limits: quotas.Usage
+) -> ContainerService:
+    return ContainerService(
+        id=uuid.uuid4(),
+        project_id=project.id,
+        organization_id=org.id,
+        service_name=name,
+        easypanel_service_name=name,
+        service_type=kind,
+        status="creating",
+        desired_state="running",
+        cpu_limit=limits.cpu_cores,
+        memory_limit_gb=limits.memory_gb,
+        storage_limit_gb=limits.storage_gb,
+    )
+
+
+async def deploy_app(
+    session: AsyncSession, org: OrgContext, project_name: str, data: AppIn
+) -> tuple[ContainerService, EasypanelOperation]:
+    project = await get_project(session, org, project_name)
+    for mount in data.mounts:
+        if mount.type != "volume":
+            raise UnsafeDeployment(
+                "Only named volumes can be mounted; bind mounts and host paths are refused",
+                service=data.service_name,
+                mount=mount.mount_path,
+            )
+    env = envvars.validate(data.env)
+    limits = await _reserve(session, org, project, data.service_name, data.resources)
+    service = _row(org, project, data.service_name, "app", limits)
+    source = data.source.model_dump(by_alias=False, exclude={"password"})
+    service.configuration = {
+        "source": source,
+        "domains": [d.model_dump(by_alias=False) for d in data.domains],
+        "ports": [p.model_dump(by_alias=False) for p in data.ports],
+        "mounts": [m.model_dump(by_alias=False) for m in data.mounts],
+        "secretKeys": sorted(set(data.secret_keys)),
+    }
+    service.env_encrypted = envvars.seal(env, env_place(service.id))
+    password = getattr(data.source, "password", None)
+    if password:
+        service.credentials_encrypted = envvars.seal(
+            {"registryPassword": password}, credentials_place(service.id)
+        )
+    return service, await _create(session, org, project, service, "easypanel.app.create")
+
+
+async def deploy_database(
+    session: AsyncSession, org: OrgContext, project_name: str, data: DatabaseIn
+) -> tuple[ContainerService, EasypanelOperation]:
+    project = await get_project(session, org, project_name)
+    limits = await _reserve(session, org, project, data.service_name, data.resources)
+    service = _row(org, project, data.service_name, data.type, limits)
+    port, user = DATABASE_DEFAULTS[data.type]
+    database = data.service_name.replace("-", "_") if data.type not in ("redis",) else None
+    service.configuration = {
+        "version": data.version,
+        "port": port,
+        "user": user,
+        "database": database,
+    }
+    service.credentials_encrypted = envvars.seal(
+        {"password": generated_password(), "rootPassword": generated_password()},
+        credentials_place(service.id),
+    )
+    return service, await _create(session, org, project, service, "easypanel.database.create")
+
+
+async def _create(
+    session: AsyncSession,
+    org: OrgContext,
+    project: ContainerProject,
+    service: ContainerService,
+    kind: str,
+) -> EasypanelOperation:
+    session.add(service)
+    await session.flush()
+    operation = await enqueue(
+        session,
+        kind,
+        f"{project.easypanel_project_name}/{service.easypanel_service_name}",
+        server_id=project.server_id,
+        organization_id=org.id,
+        payload=_where(project, service),
+        subject=("service", service.id),
+        max_attempts=20,
+    )
+    await log(session, org, service, "container.service.create", f"{service.service_name} deployed")
+    return operation
+
+
+def _where(project: ContainerProject, service: ContainerService) -> dict[str, Any]:
+    return {
+        "type": service.service_type,
+        "project": project.easypanel_project_name,
+        "service": service.easypanel_service_name,
+    }
+
+
+async def act(
+    session: AsyncSession, org: OrgContext, project_name: str, service_name: str, verb: str
+) -> tuple[ContainerService, EasypanelOperation]:
+    """start, stop or restart (databases: enable, disable, or both)."""
+    await require_active(session, org.id)
+    project, service = await get(session, org, project_name, service_name)
+    if service.status in ("creating", "deleting"):
+        raise Conflict(f"{service_name} is being {service.status[:-3]}ed; try again shortly")
+    service.desired_state = "stopped" if verb == "stop" else "running"
+    service.status = {"start": "starting", "stop": "stopping", "restart": "restarting"}[verb]
+    service.updated_at = clock.now()
+    operation = await enqueue(
+        session,
+        f"easypanel.service.{verb}",
+        f"{project.easypanel_project_name}/{service.easypanel_service_name}",
+        server_id=project.server_id,
+        organization_id=org.id,
+        payload=_where(project, service),
+        subject=("service", service.id),
+        dedupe_key=f"service-{verb}:{service.id}:{uuid.uuid4()}",
+    )
+    await log(session, org, service, f"container.service.{verb}", f"{service_name}: {verb}")
+    return service, operation
+
+
+async def delete(
+    session: AsyncSession, org: OrgContext, project_name: str, service_name: str
+) -> tuple[ContainerService, EasypanelOperation]:
+    project, service = await get(session, org, project_name, service_name)
+    service.status = "deleting"
+    service.updated_at = clock.now()
+    operation = await enqueue(
+        session,
+        "easypanel.service.destroy",
+        f"{project.easypanel_project_name}/{service.easypanel_service_name}",
+        server_id=project.server_id,
+        organization_id=org.id,
+        payload=_where(project, service),
+        subject=("service", service.id),
+        max_attempts=40,
+    )
+    await log(session, org, service, "container.service.delete", f"{service_name} deleted")
+    return service, operation
+
+
+async def update_env(
+    session: AsyncSession,
+    org: OrgContext,
+    project_name: str,
+    service_name: str,
+    env: dict[str, str],
+    secret_keys: list[str] | None,
+) -> tuple[ContainerService, EasypanelOperation]:
+    await require_active(session, org.id)
+    project, service = await get(session, org, project_name, service_name)
+    if service.service_type != "app":
+        raise NotSupported("Databases are configured through their credentials, not variables")
+    service.env_encrypted = envvars.seal(envvars.validate(env), env_place(service.id))
+    if secret_keys is not None:
+        service.configuration = {**service.configuration, "secretKeys": sorted(set(secret_keys))}
+    service.updated_at = clock.now()
+    operation = await enqueue(
+        session,
+        "easypanel.service.env",
+        f"{project.easypanel_project_name}/{service.easypanel_service_name}",
+        server_id=project.server_id,
+        organization_id=org.id,
+        payload=_where(project, service),
+        subject=("service", service.id),
+        dedupe_key=f"service-env:{service.id}:{uuid.uuid4()}",
+    )
+    await log(
+        session, org, service, "container.service.update", f"Variables of {service_name} updated"
+    )
+    return service, operation
+
+
+async def update_resources(
+    session: AsyncSession,
+    org: OrgContext,
+    project_name: str,
+    service_name: str,
+    asked: ResourcesIn,
+) -> tuple[ContainerService, EasypanelOperation]:
+    subscription = await require_active(session, org.id)
+    plan = await session.get(ContainerPlan, subscription.plan_id)
+    assert plan is not None
+    project, service = await get(session, org, project_name, service_name)
+    used = await quotas.usage(session, org.id)
+    others = quotas.Usage(
+        cpu_cores=used.cpu_cores - service.cpu_limit,
+        memory_gb=used.memory_gb - service.memory_limit_gb,
+        storage_gb=used.storage_gb - service.storage_limit_gb,
+        containers=used.containers - 1,
+    )
+    wanted = quotas.Usage(
+        cpu_cores=asked.cpu_cores or service.cpu_limit,
+        memory_gb=asked.memory_gb or service.memory_limit_gb,
+        storage_gb=asked.storage_gb or service.storage_limit_gb,
+        containers=0,
+    )
+    quotas.check(plan, others, wanted)
+    service.cpu_limit, service.memory_limit_gb = wanted.cpu_cores, wanted.memory_gb
+    service.storage_limit_gb = Decimal(wanted.storage_gb)
+    service.updated_at = clock.now()
+    operation = await enqueue(
+        session,
+        "easypanel.service.resources",
+        f"{project.easypanel_project_name}/{service.easypanel_service_name}",
+        server_id=project.server_id,
+        organization_id=org.id,
+        payload=_where(project, service),
+        subject=("service", service.id),
+        dedupe_key=f"service-resources:{service.id}:{uuid.uuid4()}",
+    )
+    await log(
+        session, org, service, "container.service.update", f"Resources of {service_name} changed"
+    )
+    return service, operation
+
+
+async def log(
+    session: AsyncSession, org: OrgContext, service: ContainerService, event: str, message: str
+) -> None:
+    await record(
+        session,
+        event,
+        message,
+        organization_id=org.id,
+        user_id=org.user.id,
+        entity_type="container_service",
+        entity_id=service.id,
+    )
