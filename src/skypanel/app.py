@@ -21,6 +21,7 @@ from skypanel.http.ratelimit import RateLimiter
 from skypanel.kit.cache import Cache
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.logging import configure_logging
+from skypanel.monitoring.endpoints import router as monitoring_router
 from skypanel.operations import catalog  # noqa: F401 (registers the operation handlers)
 from skypanel.operations.service import Runner
 from skypanel.organizations.endpoints import router as organizations_router
@@ -50,6 +51,7 @@ ROUTERS = (
     projects_router,
     services_router,
     quotas_router,
+    monitoring_router,
 )
 
 

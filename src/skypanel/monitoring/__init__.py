@@ -1,0 +1,1 @@
+"""Platform monitoring for admins: subscriptions, services, revenue, billing health, Easypanel."""
