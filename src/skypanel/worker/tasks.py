@@ -7,6 +7,7 @@ import structlog
 
 from skypanel.billing import service as billing
 from skypanel.http import idempotency
+from skypanel.reconcile.service import reconcile
 from skypanel.worker.context import current
 
 log = structlog.get_logger(__name__)
@@ -43,3 +44,13 @@ async def billing_run(timestamp: int) -> dict[str, int]:
 async def purge_idempotency_keys(timestamp: int) -> int:
     """Hourly: forget `Idempotency-Key`s older than 24 hours."""
     return await idempotency.purge_expired(current().sessions)
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="reconcile")
+@app.task(queue="easypanel", queueing_lock="reconcile", pass_context=False)
+async def reconcile_drift(timestamp: int) -> dict[str, int]:
+    """Every five minutes: settle drift between Easypanel and the database."""
+    context = current()
+    report = await reconcile(context.sessions, context.clients)
+    await context.runner.run_all(report.operations)
+    return {"imported": len(report.imported), "missing": len(report.missing)}

@@ -1,0 +1,1 @@
+"""Drift between Easypanel and the database, found and settled by a periodic task."""
