@@ -15,6 +15,7 @@ from skypanel.admin.schemas import (
     UserUpdateIn,
 )
 from skypanel.billing.service import after_credit
+from skypanel.http.caching import invalidate
 from skypanel.http.deps import AdminUser, Session
 from skypanel.http.errors import responses
 from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_of
@@ -108,4 +109,5 @@ async def adjust_wallet(
     if entry.amount_cents > 0:
         report = await after_credit(request.app.state.sessions, organization_id)
         await request.app.state.runner.run_all(report.operations)
+        await invalidate(request, organization_id)
     return out

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
+from skypanel.http.caching import PROJECTS_TTL, cached
 from skypanel.http.delivery import commit_and_deliver
 from skypanel.http.deps import CurrentOrg, Session
 from skypanel.http.errors import responses
@@ -44,9 +45,16 @@ async def _detail(session: Session, project: ContainerProject) -> ProjectDetail:
 
 
 @router.get("", response_model=list[ProjectOut], responses=responses(401, 404))
-async def list_projects(org: CurrentOrg, session: Session) -> list[ProjectOut]:
-    """The organization's projects with their services counted by status."""
-    return [_out(p, counts) for p, counts in await repository.with_counts(session, org.id)]
+async def list_projects(request: Request, org: CurrentOrg, session: Session) -> list[ProjectOut]:
+    """The organization's projects with their services counted by status (cached 30 s)."""
+
+    async def compute() -> list[ProjectOut]:
+        return [_out(p, counts) for p, counts in await repository.with_counts(session, org.id)]
+
+    projects: list[ProjectOut] = await cached(
+        request, f"org:{org.id}:projects", PROJECTS_TTL, ProjectOut, compute, many=True
+    )
+    return projects
 
 
 @router.post(
@@ -60,7 +68,7 @@ async def create_project(
 ) -> ProjectDetail:
     """Create a project (needs an active subscription); Easypanel follows at once or later."""
     project, operation = await service.create(session, org, body.project_name, body.env)
-    await commit_and_deliver(request, session, [operation])
+    await commit_and_deliver(request, session, [operation], org.id)
     return await _detail(session, project)
 
 
@@ -82,7 +90,7 @@ async def delete_project(
     """Delete an empty project (409 PROJECT_NOT_EMPTY while it has services)."""
     project = await service.get(session, org, project_name)
     operation = await service.delete(session, org, project_name)
-    outcome = await commit_and_deliver(request, session, [operation])
+    outcome = await commit_and_deliver(request, session, [operation], org.id)
     if outcome == ["succeeded"]:
         gone = _out(project, {}).model_copy(update={"status": "deleted"})
         return ProjectDetail(**gone.model_dump(by_alias=False), services=[], env={})
@@ -97,5 +105,5 @@ async def update_env(
 ) -> ProjectDetail:
     """Replace the project's shared environment variables."""
     project, operation = await service.update_env(session, org, project_name, body.env)
-    await commit_and_deliver(request, session, [operation])
+    await commit_and_deliver(request, session, [operation], org.id)
     return await _detail(session, project)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from skypanel.http.caching import USAGE_TTL, cached
 from skypanel.http.deps import CurrentOrg, Session
 from skypanel.http.errors import responses
 from skypanel.kit.schema import ApiModel
 from skypanel.models import ContainerPlan
+from skypanel.organizations.context import OrgContext
 from skypanel.quotas import service
+from skypanel.quotas.storage import measured_storage
 from skypanel.subscriptions import repository as subscriptions
 from skypanel.subscriptions.service import NoSubscription
 
@@ -32,7 +36,16 @@ class UsageOut(ApiModel):
 
 @router.get("/usage", response_model=UsageOut, responses=responses(401, 404))
 async def usage(request: Request, org: CurrentOrg, session: Session) -> UsageOut:
-    """Used, limit and percentage of each quota; `warning` from 80 %."""
+    """Used, limit and percentage of each quota; `warning` from 80 % (cached a minute)."""
+
+    async def compute() -> UsageOut:
+        return await _usage(request, org, session)
+
+    result: UsageOut = await cached(request, f"org:{org.id}:usage", USAGE_TTL, UsageOut, compute)
+    return result
+
+
+async def _usage(request: Request, org: OrgContext, session: AsyncSession) -> UsageOut:
     subscription = await subscriptions.live(session, org.id)
     if subscription is None:
         raise NoSubscription("The organization has no subscription")
@@ -54,6 +67,6 @@ async def usage(request: Request, org: CurrentOrg, session: Session) -> UsageOut
         )
     return UsageOut(
         quotas=quotas,
-        storage_measured_gb=None,
+        storage_measured_gb=await measured_storage(request, session, org.id),
         over_quota=any(q.used > q.limit for q in quotas),
     )

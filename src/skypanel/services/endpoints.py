@@ -105,7 +105,7 @@ async def _respond(
     changed: tuple[ContainerService, EasypanelOperation],
 ) -> ServiceOut:
     item, operation = changed
-    await commit_and_deliver(request, session, [operation])
+    await commit_and_deliver(request, session, [operation], org.id)
     project = await get_project(session, org, project_name)
     await session.refresh(item)
     return view(project, item)
@@ -190,7 +190,7 @@ async def delete_service(
     item, operation = await service.delete(session, org, project_name, service_name)
     project = await get_project(session, org, project_name)
     gone = view(project, item)
-    outcome = await commit_and_deliver(request, session, [operation])
+    outcome = await commit_and_deliver(request, session, [operation], org.id)
     return gone.model_copy(update={"status": "deleted" if outcome == ["succeeded"] else "deleting"})
 
 

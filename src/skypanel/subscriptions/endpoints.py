@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import record
 from skypanel.http import idempotency
+from skypanel.http.caching import invalidate
 from skypanel.http.deps import AppSettings, CurrentOrg, Session
 from skypanel.http.errors import responses
 from skypanel.kit import clock
@@ -124,6 +125,7 @@ async def subscribe(
             await idempotency.release(sessions, claim)
         raise
     await request.app.state.runner.run_all([op.id for op in result.operations])
+    await invalidate(request, org.id)
     async with sessions() as fresh:
         subscription = await fresh.get(ContainerSubscription, result.subscription.id)
         cycle = await fresh.get(BillingCycle, result.cycle.id)
@@ -145,10 +147,13 @@ async def subscribe(
 @router.put(
     "/subscription", response_model=PlanChangeOut, responses=responses(401, 402, 403, 404, 409, 422)
 )
-async def change_plan(body: SubscribeIn, org: CurrentOrg, session: Session) -> PlanChangeOut:
+async def change_plan(
+    request: Request, body: SubscribeIn, org: CurrentOrg, session: Session
+) -> PlanChangeOut:
     """Upgrade or downgrade now, prorated by the second for the rest of the period."""
     subscription, credited, charged = await service.change_plan(session, org, body.plan_id)
-    await session.flush()
+    await session.commit()
+    await invalidate(request, org.id)
     return PlanChangeOut(
         subscription=await subscription_view(session, subscription),
         credited=credited,
@@ -173,6 +178,7 @@ async def cancel(
     result = await cancellation.cancel(session, org, confirm)
     await session.commit()
     statuses = await request.app.state.runner.run_all(result.operations)
+    await invalidate(request, org.id)
     pending = sum(1 for s in statuses if s != "succeeded")
     async with request.app.state.sessions() as fresh:
         deleted = await cancellation.deletion_counts(fresh, result.operations)
