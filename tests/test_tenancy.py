@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.app import ROUTERS
 from skypanel.http import deps
-from tests.support import Account
+from skypanel.models import EasypanelServer
+from tests.support import Account, subscribed
 
 
 def _calls(dependant: Dependant) -> Iterator[object]:
@@ -67,4 +68,51 @@ async def test_every_org_route_hides_other_organizations(
         response = await client.request(method, url, headers=headers, json={})
         assert response.status_code == 404, f"{method} {path}: {response.status_code}"
         assert response.json()["error"]["code"] == "ORGANIZATION_NOT_FOUND", f"{method} {path}"
+    assert await _snapshot(db) == before
+
+
+SAMPLE_BODIES: dict[str, dict[str, object]] = {
+    "/services/app": {"serviceName": "probe", "source": {"type": "image", "image": "nginx"}},
+    "/services/database": {"serviceName": "probe", "type": "redis"},
+    "/services/template": {"templateId": "00000000-0000-0000-0000-000000000000", "inputs": {}},
+    "/env": {"env": {"A": "b"}},
+    "/resources": {"cpuCores": "0.1"},
+}
+
+
+async def test_another_organizations_names_give_404_and_change_nothing(
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    server: EasypanelServer,
+    alice: Account,
+    bob: Account,
+) -> None:
+    await subscribed(client, db, alice)
+    await subscribed(client, db, bob)
+    [theirs] = (await client.get("/api/containers/projects", headers=bob.headers)).json()
+    project = theirs["projectName"]
+    deployed = await client.post(
+        f"/api/containers/projects/{project}/services/database",
+        headers=bob.headers,
+        json={"serviceName": "private-db", "type": "redis"},
+    )
+    assert deployed.status_code == 201
+    named = [
+        (method, route.path)
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and "{project_name}" in route.path
+        for method in route.methods
+    ]
+    assert len(named) >= 10, named
+    before = await _snapshot(db)
+    for method, path in named:
+        url = path.replace("{project_name}", project).replace("{service_name}", "private-db")
+        url = url.replace("{verb}", "stop")
+        body = next((b for suffix, b in SAMPLE_BODIES.items() if path.endswith(suffix)), None)
+        response = await client.request(method, url, headers=alice.headers, json=body)
+        assert response.status_code == 404, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
+        assert response.json()["error"]["code"] in ("PROJECT_NOT_FOUND", "NOT_FOUND"), path
     assert await _snapshot(db) == before
