@@ -167,3 +167,14 @@ async def subscribed(
     )
     assert response.status_code == 201, response.text
     return plan_id
+
+
+async def configure_server(
+    sessions: async_sessionmaker[AsyncSession], base_url: str, token: str
+) -> None:
+    """Make an (emulated) Easypanel the default server, committed (for live-client tests)."""
+    from skypanel.servers.service import save
+
+    async with sessions() as session:
+        await save(session, None, url=base_url, api_key=token, dialect="orpc", result=None)
+        await session.commit()

@@ -9,8 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.emulator import RunningEmulator
 from skypanel.models import EasypanelServer
-from skypanel.servers.service import save as save_server
-from tests.support import Account, count, credit, make_plan, register, subscribed
+from tests.support import Account, configure_server, count, credit, make_plan, register, subscribed
 
 PROJECT = "test-user-s-organization"
 EP = "test-user-s-organization"
@@ -279,16 +278,7 @@ async def test_twenty_concurrent_deployments_with_room_for_five_yield_five(
     easypanel: RunningEmulator,
 ) -> None:
     easypanel.controller.reset()
-    async with committed() as session:
-        await save_server(
-            session,
-            None,
-            url=easypanel.base_url,
-            api_key=easypanel.token,
-            dialect="orpc",
-            result=None,
-        )
-        await session.commit()
+    await configure_server(committed, easypanel.base_url, easypanel.token)
     account = await register(live_client)
     plan = await make_plan(committed, cpu="10", memory_gb="10", storage_gb=100, containers=5)
     await credit(committed, account.organization_id, 10_000)

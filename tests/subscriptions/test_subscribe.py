@@ -12,9 +12,17 @@ from skypanel.easypanel import EasypanelClient
 from skypanel.emulator import RunningEmulator
 from skypanel.http.idempotency import purge_expired
 from skypanel.models import EasypanelServer
-from skypanel.servers.service import save as save_server
 from tests.conftest import runner_of
-from tests.support import Account, balance, clock_at, count, credit, make_plan, register
+from tests.support import (
+    Account,
+    balance,
+    clock_at,
+    configure_server,
+    count,
+    credit,
+    make_plan,
+    register,
+)
 
 
 async def test_subscribe_charges_once_and_provisions_at_once(
@@ -169,16 +177,7 @@ async def test_twenty_parallel_subscribes_with_one_key_charge_once(
     easypanel: RunningEmulator,
 ) -> None:
     easypanel.controller.reset()
-    async with committed() as session:
-        await save_server(
-            session,
-            None,
-            url=easypanel.base_url,
-            api_key=easypanel.token,
-            dialect="orpc",
-            result=None,
-        )
-        await session.commit()
+    await configure_server(committed, easypanel.base_url, easypanel.token)
     account = await register(live_client)
     plan = await make_plan(committed, price_cents=700)
     await credit(committed, account.organization_id, 10_000)

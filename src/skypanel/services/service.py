@@ -186,7 +186,26 @@ async def _create(
 ) -> EasypanelOperation:
     session.add(service)
     await session.flush()
-    operation = await enqueue(
+    operation = await _operation(
+        session, org, project, service, kind, repeatable=False, max_attempts=20
+    )
+    await log(session, org, service, "container.service.create", f"{service.service_name} deployed")
+    return operation
+
+
+async def _operation(
+    session: AsyncSession,
+    org: OrgContext,
+    project: ContainerProject,
+    service: ContainerService,
+    kind: str,
+    *,
+    repeatable: bool = True,
+    max_attempts: int = 8,
+) -> EasypanelOperation:
+    """The service's next Easypanel operation. A repeatable one (start, stop, a new env...) is
+    never merged with an earlier one still in flight; the latest request is delivered."""
+    return await enqueue(
         session,
         kind,
         f"{project.easypanel_project_name}/{service.easypanel_service_name}",
@@ -194,10 +213,9 @@ async def _create(
         organization_id=org.id,
         payload=_where(project, service),
         subject=("service", service.id),
-        max_attempts=20,
+        dedupe_key=f"{kind}:{service.id}:{uuid.uuid4()}" if repeatable else None,
+        max_attempts=max_attempts,
     )
-    await log(session, org, service, "container.service.create", f"{service.service_name} deployed")
-    return operation
 
 
 def _where(project: ContainerProject, service: ContainerService) -> dict[str, Any]:
@@ -219,16 +237,7 @@ async def act(
     service.desired_state = "stopped" if verb == "stop" else "running"
     service.status = {"start": "starting", "stop": "stopping", "restart": "restarting"}[verb]
     service.updated_at = clock.now()
-    operation = await enqueue(
-        session,
-        f"easypanel.service.{verb}",
-        f"{project.easypanel_project_name}/{service.easypanel_service_name}",
-        server_id=project.server_id,
-        organization_id=org.id,
-        payload=_where(project, service),
-        subject=("service", service.id),
-        dedupe_key=f"service-{verb}:{service.id}:{uuid.uuid4()}",
-    )
+    operation = await _operation(session, org, project, service, f"easypanel.service.{verb}")
     await log(session, org, service, f"container.service.{verb}", f"{service_name}: {verb}")
     return service, operation
 
@@ -239,14 +248,13 @@ async def delete(
     project, service = await get(session, org, project_name, service_name)
     service.status = "deleting"
     service.updated_at = clock.now()
-    operation = await enqueue(
+    operation = await _operation(
         session,
+        org,
+        project,
+        service,
         "easypanel.service.destroy",
-        f"{project.easypanel_project_name}/{service.easypanel_service_name}",
-        server_id=project.server_id,
-        organization_id=org.id,
-        payload=_where(project, service),
-        subject=("service", service.id),
+        repeatable=False,
         max_attempts=40,
     )
     await log(session, org, service, "container.service.delete", f"{service_name} deleted")
@@ -269,16 +277,7 @@ async def update_env(
     if secret_keys is not None:
         service.configuration = {**service.configuration, "secretKeys": sorted(set(secret_keys))}
     service.updated_at = clock.now()
-    operation = await enqueue(
-        session,
-        "easypanel.service.env",
-        f"{project.easypanel_project_name}/{service.easypanel_service_name}",
-        server_id=project.server_id,
-        organization_id=org.id,
-        payload=_where(project, service),
-        subject=("service", service.id),
-        dedupe_key=f"service-env:{service.id}:{uuid.uuid4()}",
-    )
+    operation = await _operation(session, org, project, service, "easypanel.service.env")
     await log(
         session, org, service, "container.service.update", f"Variables of {service_name} updated"
     )
@@ -313,16 +312,7 @@ async def update_resources(
     service.cpu_limit, service.memory_limit_gb = wanted.cpu_cores, wanted.memory_gb
     service.storage_limit_gb = Decimal(wanted.storage_gb)
     service.updated_at = clock.now()
-    operation = await enqueue(
-        session,
-        "easypanel.service.resources",
-        f"{project.easypanel_project_name}/{service.easypanel_service_name}",
-        server_id=project.server_id,
-        organization_id=org.id,
-        payload=_where(project, service),
-        subject=("service", service.id),
-        dedupe_key=f"service-resources:{service.id}:{uuid.uuid4()}",
-    )
+    operation = await _operation(session, org, project, service, "easypanel.service.resources")
     await log(
         session, org, service, "container.service.update", f"Resources of {service_name} changed"
     )
