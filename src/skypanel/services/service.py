@@ -274,6 +274,7 @@ async def update_env(
     if service.service_type != "app":
         raise NotSupported("Databases are configured through their credentials, not variables")
     service.env_encrypted = envvars.seal(envvars.validate(env), env_place(service.id))
+    service.status = "deploying"
     if secret_keys is not None:
         service.configuration = {**service.configuration, "secretKeys": sorted(set(secret_keys))}
     service.updated_at = clock.now()

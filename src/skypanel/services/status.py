@@ -13,6 +13,8 @@ from skypanel.services.workload import database_kind
 
 TASKS_TTL = 10.0
 SETTLED = ("creating", "deleting", "failed")
+IN_PROGRESS = ("deploying", "starting", "restarting")
+"""Only while one of these is shown are the deploy actions read (one more call)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,7 @@ async def observe(
         return Observed(service.status, service.last_error)
     tasks = await task_stats(client, cache, server_id)
     action = None
-    if database_kind(service.service_type) is None:
+    if database_kind(service.service_type) is None and service.status in IN_PROGRESS:
         newest = await client.list_actions(project, service.easypanel_service_name, limit=1)
         if newest:
             action = (newest[0].status, newest[0].description)
