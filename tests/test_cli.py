@@ -49,8 +49,10 @@ async def test_migrate_then_create_admin(fresh_database: str) -> None:
     migrated = _skypanel(fresh_database, "migrate")
     assert migrated.returncode == 0, migrated.stderr
     assert "latest migration" in migrated.stdout
+    assert "Templates: 11 added, 0 updated, 0 unchanged." in migrated.stdout
     again = _skypanel(fresh_database, "migrate")
     assert again.returncode == 0
+    assert "Templates: 0 added, 0 updated, 11 unchanged." in again.stdout
 
     created = _skypanel(fresh_database, "create-admin", "--email", "Root@Example.com")
     assert created.returncode == 0, created.stderr

@@ -34,6 +34,7 @@ from skypanel.servers.endpoints import router as servers_router
 from skypanel.servers.service import bootstrap_from_env
 from skypanel.services.endpoints import router as services_router
 from skypanel.subscriptions.endpoints import router as subscriptions_router
+from skypanel.templates.endpoints import router as templates_router
 from skypanel.wallet.endpoints import router as wallet_router
 from skypanel.worker.run import run_worker
 
@@ -52,6 +53,7 @@ ROUTERS = (
     services_router,
     quotas_router,
     monitoring_router,
+    templates_router,
 )
 
 

@@ -68,10 +68,31 @@ def serve(
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema to the latest migration."""
+    """Bring the database schema to the latest migration and install the built-in templates."""
     settings = _settings_with_database()
     upgrade_to_head(_database_url(settings))
     typer.echo("Database is at the latest migration.")
+    _sync_templates(settings)
+
+
+templates_app = typer.Typer(help="One-click app templates.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("sync")
+def templates_sync() -> None:
+    """Install or update the built-in template catalogue (admin-made templates are untouched)."""
+    _sync_templates(_settings_with_database())
+
+
+def _sync_templates(settings: Settings) -> None:
+    from skypanel.templates.cli import sync_templates
+
+    report = asyncio.run(sync_templates(_database_url(settings)))
+    typer.echo(
+        f"Templates: {len(report.created)} added, {len(report.updated)} updated,"
+        f" {len(report.unchanged)} unchanged."
+    )
 
 
 @app.command("create-admin")
@@ -108,6 +129,7 @@ def demo(
     settings = _settings_with_database()
     url = _database_url(settings)
     upgrade_to_head(url)
+    _sync_templates(settings)
     os.environ["SKYPANEL_WORKER_IN_PROCESS"] = "true"
     get_settings.cache_clear()
     with contextlib.ExitStack() as stack:

@@ -14,6 +14,7 @@ from skypanel.kit.cache import Cache
 M = TypeVar("M", bound=BaseModel)
 PROJECTS_TTL = 30.0
 USAGE_TTL = 60.0
+TEMPLATES_TTL = 300.0
 
 
 def cache_of(request: Request) -> Cache:

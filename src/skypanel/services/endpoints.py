@@ -12,11 +12,12 @@ from skypanel.http.delivery import commit_and_deliver
 from skypanel.http.deps import CurrentOrg, Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
+from skypanel.kit.schema import ApiModel
 from skypanel.models import ContainerProject, ContainerService, EasypanelOperation
 from skypanel.organizations.context import OrgContext
 from skypanel.projects.repository import services_of
 from skypanel.projects.service import get as get_project
-from skypanel.services import logs, service
+from skypanel.services import logs, service, templated
 from skypanel.services import status as live
 from skypanel.services.schemas import (
     AppIn,
@@ -27,6 +28,7 @@ from skypanel.services.schemas import (
     ResourcesIn,
     ResourcesOut,
     ServiceOut,
+    TemplateDeployIn,
 )
 from skypanel.services.secrets import declared_secrets, service_credentials, service_env
 
@@ -137,6 +139,31 @@ async def deploy_database(
     """Deploy PostgreSQL, MySQL, MariaDB, MongoDB or Redis with generated credentials."""
     created = await service.deploy_database(session, org, project_name, body)
     return await _respond(request, session, org, project_name, created)
+
+
+class TemplateDeployOut(ApiModel):
+    services: list[ServiceOut]
+    inputs: dict[str, str]
+
+
+@router.post(
+    "/template",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TemplateDeployOut,
+    responses=responses(401, 402, 403, 404, 409, 422),
+)
+async def deploy_template(
+    request: Request, project_name: str, body: TemplateDeployIn, org: CurrentOrg, session: Session
+) -> TemplateDeployOut:
+    """Deploy a one-click app; the response shows the final inputs (generated ones) once."""
+    rows, operation, inputs = await templated.deploy_template(
+        session, org, project_name, body.template_id, body.inputs, body.service_prefix
+    )
+    await commit_and_deliver(request, session, [operation], org.id)
+    project = await get_project(session, org, project_name)
+    for row in rows:
+        await session.refresh(row)
+    return TemplateDeployOut(services=[view(project, row) for row in rows], inputs=inputs)
 
 
 @router.get("/{service_name}", response_model=ServiceOut, responses=responses(401, 403, 404))

@@ -94,6 +94,12 @@ class DatabaseIn(InputModel):
     resources: ResourcesIn = Field(default_factory=ResourcesIn)
 
 
+class TemplateDeployIn(InputModel):
+    template_id: uuid.UUID
+    inputs: dict[str, object] = Field(default_factory=dict)
+    service_prefix: Name | None = None
+
+
 class EnvIn(InputModel):
     env: dict[str, str]
     secret_keys: list[str] | None = None

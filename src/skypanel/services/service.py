@@ -7,8 +7,6 @@ deployments can never together pass the plan's limits.
 
 from __future__ import annotations
 
-import secrets
-import string
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -27,8 +25,12 @@ from skypanel.quotas import service as quotas
 from skypanel.services.schemas import AppIn, DatabaseIn, ResourcesIn
 from skypanel.services.secrets import credentials_place, env_place
 from skypanel.subscriptions.service import require_active
+from skypanel.templates.inputs import generate
+from skypanel.templates.safety import check_app
+from skypanel.templates.schemas import Generate
 
 SWARM_NAME_LIMIT = 63
+PASSWORD = Generate(kind="password", length=20)
 DATABASE_DEFAULTS: dict[str, tuple[int, str | None]] = {
     "postgres": (5432, "postgres"),
     "mysql": (3306, "mysql"),
@@ -48,15 +50,6 @@ class ServiceExists(Conflict):
 
 class NotSupported(InvalidInput):
     code = "NOT_SUPPORTED"
-
-
-class UnsafeDeployment(InvalidInput):
-    code = "UNSAFE_DEPLOYMENT"
-
-
-def generated_password(length: int = 20) -> str:
-    alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
 async def get(
@@ -129,13 +122,7 @@ async def deploy_app(
     session: AsyncSession, org: OrgContext, project_name: str, data: AppIn
 ) -> tuple[ContainerService, EasypanelOperation]:
     project = await get_project(session, org, project_name)
-    for mount in data.mounts:
-        if mount.type != "volume":
-            raise UnsafeDeployment(
-                "Only named volumes can be mounted; bind mounts and host paths are refused",
-                service=data.service_name,
-                mount=mount.mount_path,
-            )
+    check_app(data.service_name, mounts=data.mounts, env=data.env)
     env = envvars.validate(data.env)
     limits = await _reserve(session, org, project, data.service_name, data.resources)
     service = _row(org, project, data.service_name, "app", limits)
@@ -171,7 +158,7 @@ async def deploy_database(
         "database": database,
     }
     service.credentials_encrypted = envvars.seal(
-        {"password": generated_password(), "rootPassword": generated_password()},
+        {"password": generate(PASSWORD), "rootPassword": generate(PASSWORD)},
         credentials_place(service.id),
     )
     return service, await _create(session, org, project, service, "easypanel.database.create")
@@ -186,14 +173,14 @@ async def _create(
 ) -> EasypanelOperation:
     session.add(service)
     await session.flush()
-    operation = await _operation(
+    operation = await queue_operation(
         session, org, project, service, kind, repeatable=False, max_attempts=20
     )
     await log(session, org, service, "container.service.create", f"{service.service_name} deployed")
     return operation
 
 
-async def _operation(
+async def queue_operation(
     session: AsyncSession,
     org: OrgContext,
     project: ContainerProject,
@@ -237,7 +224,7 @@ async def act(
     service.desired_state = "stopped" if verb == "stop" else "running"
     service.status = {"start": "starting", "stop": "stopping", "restart": "restarting"}[verb]
     service.updated_at = clock.now()
-    operation = await _operation(session, org, project, service, f"easypanel.service.{verb}")
+    operation = await queue_operation(session, org, project, service, f"easypanel.service.{verb}")
     await log(session, org, service, f"container.service.{verb}", f"{service_name}: {verb}")
     return service, operation
 
@@ -248,7 +235,7 @@ async def delete(
     project, service = await get(session, org, project_name, service_name)
     service.status = "deleting"
     service.updated_at = clock.now()
-    operation = await _operation(
+    operation = await queue_operation(
         session,
         org,
         project,
@@ -278,7 +265,7 @@ async def update_env(
     if secret_keys is not None:
         service.configuration = {**service.configuration, "secretKeys": sorted(set(secret_keys))}
     service.updated_at = clock.now()
-    operation = await _operation(session, org, project, service, "easypanel.service.env")
+    operation = await queue_operation(session, org, project, service, "easypanel.service.env")
     await log(
         session, org, service, "container.service.update", f"Variables of {service_name} updated"
     )
@@ -313,7 +300,7 @@ async def update_resources(
     service.cpu_limit, service.memory_limit_gb = wanted.cpu_cores, wanted.memory_gb
     service.storage_limit_gb = Decimal(wanted.storage_gb)
     service.updated_at = clock.now()
-    operation = await _operation(session, org, project, service, "easypanel.service.resources")
+    operation = await queue_operation(session, org, project, service, "easypanel.service.resources")
     await log(
         session, org, service, "container.service.update", f"Resources of {service_name} changed"
     )

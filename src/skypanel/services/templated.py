@@ -1,0 +1,186 @@
+"""Deploy a template: render it with the user's inputs, check the quota for all of its services
+at once, record each service, and create them together with templates.createFromSchema."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.easypanel import EasypanelResourceExists
+from skypanel.easypanel.schemas import TemplateService
+from skypanel.kit import clock, envvars
+from skypanel.kit.errors import NotFound
+from skypanel.models import ContainerPlan, ContainerService, EasypanelOperation
+from skypanel.operations.service import OperationContext, handler
+from skypanel.organizations.context import OrgContext
+from skypanel.projects.service import get as get_project
+from skypanel.quotas import service as quotas
+from skypanel.services import service
+from skypanel.services.secrets import credentials_place, env_place, service_credentials
+from skypanel.services.workload import database_kind
+from skypanel.subscriptions.naming import sanitise
+from skypanel.subscriptions.service import require_active
+from skypanel.templates import repository as templates
+from skypanel.templates.render import render_template
+
+SPECS = TypeAdapter(list[TemplateService])
+SPECS_KEY = "templateSpecs"
+
+
+class TemplateNotFound(NotFound):
+    code = "TEMPLATE_NOT_FOUND"
+
+
+async def deploy_template(
+    session: AsyncSession,
+    org: OrgContext,
+    project_name: str,
+    template_id: uuid.UUID,
+    inputs: dict[str, Any],
+    prefix: str | None,
+) -> tuple[list[ContainerService], EasypanelOperation, dict[str, str]]:
+    """Returns the services, the operation, and the final inputs (generated ones included,
+    shown to the user once)."""
+    project = await get_project(session, org, project_name)
+    template = await templates.get(session, template_id)
+    if template is None or not template.enabled:
+        raise TemplateNotFound("No such template")
+    subscription = await require_active(session, org.id)
+    plan = await session.get(ContainerPlan, subscription.plan_id)
+    assert plan is not None
+    rendered = render_template(
+        template,
+        inputs,
+        project_name=project.easypanel_project_name,
+        service_prefix=sanitise(prefix or template.template_name, 20),
+    )
+    names = [item.name for item in rendered.services]
+    taken = await session.scalars(
+        select(ContainerService.service_name).where(
+            ContainerService.project_id == project.id, ContainerService.service_name.in_(names)
+        )
+    )
+    clash = sorted(taken)
+    if clash:
+        raise service.ServiceExists(
+            f"{project_name} already has {', '.join(clash)}", services=clash
+        )
+    quotas.check(
+        plan,
+        await quotas.usage(session, org.id),
+        quotas.Usage(
+            cpu_cores=sum((s.cpu_cores for s in rendered.services), Decimal(0)),
+            memory_gb=sum((s.memory_gb for s in rendered.services), Decimal(0)),
+            storage_gb=sum((s.storage_gb for s in rendered.services), Decimal(0)),
+            containers=len(rendered.services),
+        ),
+    )
+    rows = []
+    for item in rendered.services:
+        row = ContainerService(
+            id=uuid.uuid4(),
+            project_id=project.id,
+            organization_id=org.id,
+            service_name=item.name,
+            easypanel_service_name=item.name,
+            service_type=item.type,
+            status="creating",
+            desired_state="running",
+            cpu_limit=item.cpu_cores,
+            memory_limit_gb=item.memory_gb,
+            storage_limit_gb=item.storage_gb,
+            configuration={
+                "template": template.template_name,
+                "secretKeys": sorted(item.secret_keys),
+                **_connection_facts(item.credentials),
+            },
+        )
+        row.env_encrypted = envvars.seal(item.env, env_place(row.id))
+        rows.append((row, dict(item.credentials)))
+    anchor = rows[0][0]
+    rows[0][1][SPECS_KEY] = SPECS.dump_json(rendered.specs, by_alias=True).decode()
+    for row, credentials in rows:
+        row.configuration = {**row.configuration, "templateGroup": str(anchor.id)}
+        row.credentials_encrypted = envvars.seal(credentials, credentials_place(row.id))
+        session.add(row)
+    await session.flush()
+    operation = await service.queue_operation(
+        session, org, project, anchor, "easypanel.template.create", repeatable=False
+    )
+    operation.payload = {**operation.payload, "name": template.display_name}
+    await service.log(
+        session,
+        org,
+        anchor,
+        "container.service.create",
+        f"Template {template.display_name} deployed",
+    )
+    return [row for row, _ in rows], operation, rendered.inputs
+
+
+def _connection_facts(credentials: dict[str, str]) -> dict[str, Any]:
+    """Where a database listens (the password stays with the sealed credentials)."""
+    if "port" not in credentials:
+        return {}
+    return {
+        "port": int(credentials["port"]),
+        "user": credentials.get("user"),
+        "database": credentials.get("database"),
+    }
+
+
+async def _group(
+    session: AsyncSession, operation: EasypanelOperation, status: str, error: str | None
+) -> None:
+    group = str(operation.subject_id)
+    members = (
+        await session.scalars(
+            select(ContainerService).where(
+                ContainerService.configuration["templateGroup"].astext == group
+            )
+        )
+    ).all()
+    for member in members:
+        kind = "running" if database_kind(member.service_type) else status
+        await session.execute(
+            update(ContainerService)
+            .where(ContainerService.id == member.id)
+            .values(
+                status=kind if status != "failed" else "failed",
+                last_error=error,
+                updated_at=clock.now(),
+            )
+        )
+
+
+async def _created(session: AsyncSession, operation: EasypanelOperation) -> None:
+    await _group(session, operation, "deploying", None)
+
+
+async def _failed(session: AsyncSession, operation: EasypanelOperation) -> None:
+    await _group(session, operation, "failed", operation.last_error)
+
+
+@handler("easypanel.template.create", on_success=_created, on_failure=_failed)
+async def create_from_template(
+    ctx: OperationContext, operation: EasypanelOperation
+) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        anchor = await session.get(ContainerService, operation.subject_id)
+    if anchor is None:
+        return {"skipped": True}
+    specs = SPECS.validate_python(json.loads(service_credentials(anchor)[SPECS_KEY]))
+    try:
+        await ctx.client.create_from_schema(
+            operation.payload["project"], specs, name=operation.payload.get("name")
+        )
+    except EasypanelResourceExists:
+        if operation.attempts == 1:
+            raise
+    return {"services": len(specs)}

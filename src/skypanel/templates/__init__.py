@@ -1,0 +1,1 @@
+"""One-click app templates: the format, rendering, the safety check and the built-in catalogue."""

@@ -1,0 +1,143 @@
+"""One-click app templates: users browse the enabled ones, admins curate the catalogue."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.http.caching import TEMPLATES_TTL, cache_of, cached
+from skypanel.http.deps import AdminUser, CurrentUser, Session
+from skypanel.http.errors import responses
+from skypanel.templates import service
+from skypanel.templates.schemas import TemplateIn, TemplateOut, TemplateUpdate
+
+router = APIRouter(prefix="/api/containers", tags=["templates"])
+
+Search = Annotated[
+    str | None, Query(max_length=100, description="Matches name, description, category")
+]
+Category = Annotated[str | None, Query(max_length=100)]
+
+
+@router.get("/templates", response_model=list[TemplateOut], responses=responses(401, 422))
+async def list_templates(
+    request: Request,
+    _: CurrentUser,
+    session: Session,
+    search: Search = None,
+    category: Category = None,
+) -> list[TemplateOut]:
+    """Enabled templates by display order, then name (cached five minutes)."""
+
+    async def compute() -> list[TemplateOut]:
+        return await _listed(session, True, search, category)
+
+    key = f"templates:{search or ''}:{category or ''}"
+    listed: list[TemplateOut] = await cached(
+        request, key, TEMPLATES_TTL, TemplateOut, compute, many=True
+    )
+    return listed
+
+
+@router.get(
+    "/templates/{template_id}", response_model=TemplateOut, responses=responses(401, 404, 422)
+)
+async def get_template(template_id: uuid.UUID, _: CurrentUser, session: Session) -> TemplateOut:
+    """An enabled template with its input schema and services."""
+    template = await service.get_template(session, template_id, enabled_only=True)
+    return TemplateOut.model_validate(template)
+
+
+@router.get(
+    "/admin/templates", response_model=list[TemplateOut], responses=responses(401, 403, 422)
+)
+async def list_all_templates(
+    _: AdminUser, session: Session, search: Search = None, category: Category = None
+) -> list[TemplateOut]:
+    """Every template, enabled or not."""
+    return await _listed(session, False, search, category)
+
+
+@router.post(
+    "/admin/templates",
+    response_model=TemplateOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403, 409, 422),
+)
+async def create_template(
+    request: Request, body: TemplateIn, admin: AdminUser, session: Session
+) -> TemplateOut:
+    """Add a template; its schema is validated and safety-checked (422 UNSAFE_DEPLOYMENT)."""
+    template = TemplateOut.model_validate(await service.create_template(session, admin, body))
+    await session.commit()
+    await cache_of(request).drop("templates:")
+    return template
+
+
+@router.put(
+    "/admin/templates/{template_id}",
+    response_model=TemplateOut,
+    responses=responses(401, 403, 404, 422),
+)
+async def update_template(
+    request: Request,
+    template_id: uuid.UUID,
+    body: TemplateUpdate,
+    admin: AdminUser,
+    session: Session,
+) -> TemplateOut:
+    """Change some fields; a new schema is validated and safety-checked like on create."""
+    template = TemplateOut.model_validate(
+        await service.update_template(session, admin, template_id, body)
+    )
+    await session.commit()
+    await cache_of(request).drop("templates:")
+    return template
+
+
+@router.post(
+    "/admin/templates/{template_id}/enable",
+    response_model=TemplateOut,
+    responses=responses(401, 403, 404, 422),
+)
+async def enable_template(
+    request: Request, template_id: uuid.UUID, admin: AdminUser, session: Session
+) -> TemplateOut:
+    template = TemplateOut.model_validate(
+        await service.set_enabled(session, admin, template_id, True)
+    )
+    await session.commit()
+    await cache_of(request).drop("templates:")
+    return template
+
+
+@router.post(
+    "/admin/templates/{template_id}/disable",
+    response_model=TemplateOut,
+    responses=responses(401, 403, 404, 422),
+)
+async def disable_template(
+    request: Request, template_id: uuid.UUID, admin: AdminUser, session: Session
+) -> TemplateOut:
+    """Hide a template from users; services already deployed from it keep running."""
+    template = TemplateOut.model_validate(
+        await service.set_enabled(session, admin, template_id, False)
+    )
+    await session.commit()
+    await cache_of(request).drop("templates:")
+    template = template
+    await session.commit()
+    await cache_of(request).drop("templates:")
+    return template
+
+
+async def _listed(
+    session: AsyncSession, enabled_only: bool, search: str | None, category: str | None
+) -> list[TemplateOut]:
+    found = await service.list_templates(
+        session, enabled_only=enabled_only, search=search, category=category
+    )
+    return [TemplateOut.model_validate(t) for t in found]
