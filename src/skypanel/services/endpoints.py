@@ -271,9 +271,12 @@ async def read_logs(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     follow: bool = False,
+    follow_seconds: Annotated[int, Query(alias="followSeconds", ge=1, le=FOLLOW_SECONDS)] = (
+        FOLLOW_SECONDS
+    ),
 ) -> LogsOut | StreamingResponse:
     """A page of log lines (secret values redacted); `?follow=true` streams new ones as
-    server-sent events for up to five minutes."""
+    server-sent events (for `followSeconds`, at most five minutes)."""
     project, item = await service.get(session, org, project_name, service_name)
     client = await request.app.state.clients.client_for(project.server_id)
     secrets = envvars.secret_values(service_env(item), declared_secrets(item))
@@ -296,7 +299,7 @@ async def read_logs(
 
     async def stream() -> AsyncIterator[str]:
         after = cursor
-        for _ in range(int(FOLLOW_SECONDS / POLL_SECONDS)):
+        for _ in range(max(1, int(follow_seconds / POLL_SECONDS))):
             batch = await page(after)
             if batch.lines or after is None:
                 yield f"data: {json.dumps(batch.model_dump(mode='json'))}\n\n"
