@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench chromium
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,5 +20,10 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: lint
+# The browser tests drive Debian's Chromium; install it when missing (with CI=true, fail if we cannot).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium) \
+		|| { echo "Chromium is missing and could not be installed"; test "$$CI" != true; }
+
+test: lint chromium
 	$(BIN)/pytest

@@ -36,6 +36,7 @@ from skypanel.services.endpoints import router as services_router
 from skypanel.subscriptions.endpoints import router as subscriptions_router
 from skypanel.templates.endpoints import router as templates_router
 from skypanel.wallet.endpoints import router as wallet_router
+from skypanel.web import install_web
 from skypanel.worker.run import run_worker
 
 ROUTERS = (
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app)
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -1,0 +1,26 @@
+"""Server-rendered pages (Jinja2 + htmx) over the same services as the JSON API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from skypanel.web import admin, auth, billing, dashboard, ledger, organizations, platform
+from skypanel.web.rendering import HERE
+
+ROUTERS = (
+    auth.router,
+    dashboard.router,
+    billing.router,
+    ledger.router,
+    organizations.router,
+    admin.router,
+    platform.router,
+)
+
+
+def install_web(app: FastAPI) -> None:
+    """Mount the pages and the static files (vendored assets included: no CDN)."""
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,0 +1,42 @@
+"""The customer's home: subscription, provisioning, wallet, recent money and events."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from skypanel.activity.endpoints import list_activity
+from skypanel.subscriptions import endpoints as subscriptions
+from skypanel.subscriptions import repository
+from skypanel.subscriptions.schemas import ProjectBrief, SubscriptionOut
+from skypanel.wallet.endpoints import get_wallet, list_transactions
+from skypanel.web.page import CustomerPage, Page
+from skypanel.web.routing import page_router
+
+router = page_router()
+
+
+async def current_subscription(page: Page) -> SubscriptionOut | None:
+    """The organization's live subscription as the API shows it, or None."""
+    found = await repository.live(page.session, page.org.id)
+    return None if found is None else await subscriptions.subscription_view(page.session, found)
+
+
+@router.get("/")
+async def dashboard(page: CustomerPage) -> Response:
+    org, session = page.org, page.session
+    projects = [ProjectBrief.model_validate(p) for p in await repository.projects(session, org.id)]
+    return page.render(
+        "dashboard.html",
+        subscription=await current_subscription(page),
+        wallet=await get_wallet(org, session),
+        projects=projects,
+        transactions=(await list_transactions(org, session, limit=5)).items,
+        events=(await list_activity(org, session, limit=6)).items,
+    )
+
+
+@router.post("/subscription/easypanel-login")
+async def reveal_login(page: CustomerPage) -> Response:
+    """The organization's Easypanel login, revealed to owners and admins (audited)."""
+    secret = await subscriptions.reveal_login(page.org, page.session)
+    return page.render("partials/easypanel_login.html", secret=secret)

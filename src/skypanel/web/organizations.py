@@ -1,0 +1,74 @@
+"""The organization switcher, new organizations, and members: add, role, remove, transfer."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Response
+
+from skypanel.http.deps import org_context
+from skypanel.organizations import repository, service
+from skypanel.organizations.schemas import MemberIn, OrganizationIn, RoleIn, TransferIn
+from skypanel.web.page import SignedInPage
+from skypanel.web.routing import page_router
+
+router = page_router("/organization")
+
+
+@router.get("")
+async def members(page: SignedInPage) -> Response:
+    rows = [] if page.acting is None else await repository.members(page.session, page.acting.id)
+    return page.render("organization.html", members=rows)
+
+
+@router.post("/switch")
+async def switch(page: SignedInPage) -> Response:
+    """Act in another organization (the browser's `X-Organization-Id`)."""
+    chosen = await org_context(page.session, page.user, await page.value("organization_id"))
+    page.choose_organization(str(chosen.id))
+    page.flash("success", f"You are now working in {chosen.organization.name}.")
+    return page.back()
+
+
+@router.post("/new")
+async def create(page: SignedInPage) -> Response:
+    form = await page.form(OrganizationIn)
+    created = await service.create_organization(page.session, page.user, form.name)
+    page.choose_organization(str(created.id))
+    page.flash("success", f"Organization {created.name} created; you are working in it now.")
+    return page.redirect("/organization")
+
+
+@router.post("/members")
+async def add_member(page: SignedInPage) -> Response:
+    form = await page.form(MemberIn)
+    _, user = await service.add_member(page.session, page.org, str(form.email), form.role)
+    page.flash("success", f"{user.name} ({user.email}) joined as {form.role}.")
+    return page.redirect("/organization")
+
+
+@router.post("/members/{user_id}/role")
+async def change_role(user_id: uuid.UUID, page: SignedInPage) -> Response:
+    form = await page.form(RoleIn)
+    await service.change_role(page.session, page.org, user_id, form.role)
+    page.flash("success", f"Role changed to {form.role}.")
+    return page.redirect("/organization")
+
+
+@router.post("/members/{user_id}/remove")
+async def remove_member(user_id: uuid.UUID, page: SignedInPage) -> Response:
+    await service.remove_member(page.session, page.org, user_id)
+    if user_id == page.user.id:
+        page.flash("success", f"You left {page.org.organization.name}.")
+        page.forget_organization()
+        return page.redirect("/organization")
+    page.flash("success", "Member removed.")
+    return page.redirect("/organization")
+
+
+@router.post("/transfer")
+async def transfer(page: SignedInPage) -> Response:
+    form = await page.form(TransferIn)
+    await service.transfer_ownership(page.session, page.org, form.user_id)
+    page.flash("success", "Ownership transferred; you are now an admin of the organization.")
+    return page.redirect("/organization")

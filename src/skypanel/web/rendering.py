@@ -1,0 +1,130 @@
+"""Jinja2 set-up: the template directory, formatting filters and the navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from skypanel.kit.money import format_money
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    label: str
+    path: str
+    icon: str
+
+
+@dataclass(frozen=True, slots=True)
+class NavSection:
+    title: str
+    items: tuple[NavItem, ...]
+    admin: bool = False
+
+
+NAVIGATION = (
+    NavSection(
+        "Workspace",
+        (
+            NavItem("Dashboard", "/", "layout-dashboard"),
+            NavItem("Plans", "/plans", "layers"),
+        ),
+    ),
+    NavSection(
+        "Billing",
+        (
+            NavItem("Wallet", "/wallet", "wallet"),
+            NavItem("Billing history", "/billing", "receipt"),
+        ),
+    ),
+    NavSection(
+        "Organization",
+        (
+            NavItem("Members", "/organization", "users"),
+            NavItem("Activity", "/activity", "activity"),
+        ),
+    ),
+    NavSection(
+        "Administration",
+        (
+            NavItem("Users", "/admin/users", "user"),
+            NavItem("Organizations", "/admin/organizations", "building-2"),
+            NavItem("Plans", "/admin/plans", "package"),
+            NavItem("Easypanel", "/admin/easypanel", "server"),
+            NavItem("Settings", "/admin/settings", "palette"),
+            NavItem("Activity", "/admin/activity", "history"),
+        ),
+        admin=True,
+    ),
+)
+"""The sidebar. A new area (projects, services, templates) is one more item here."""
+
+
+def money(cents: int | None, currency: str = "USD") -> str:
+    if cents is None:
+        return "—"
+    symbol = "$" if currency == "USD" else f"{currency} "
+    text = format_money(abs(cents))
+    whole, _, part = text.partition(".")
+    return f"{'-' if cents < 0 else ''}{symbol}{int(whole):,}.{part}"
+
+
+def number(value: float | Decimal) -> str:
+    """2.0 -> "2", 0.50 -> "0.5"."""
+    return f"{float(value):g}"
+
+
+def when(value: datetime | None) -> str:
+    return "—" if value is None else f"{value:%b %-d, %Y %H:%M} UTC"
+
+
+def day(value: datetime | None) -> str:
+    return "—" if value is None else f"{value:%b %-d, %Y}"
+
+
+TONES = {
+    "active": "ok",
+    "ready": "ok",
+    "billed": "ok",
+    "succeeded": "ok",
+    "success": "ok",
+    "connected": "ok",
+    "credit": "ok",
+    "refund": "ok",
+    "pending": "wait",
+    "provisioning": "wait",
+    "running": "wait",
+    "grace": "warn",
+    "past_due": "warn",
+    "warning": "warn",
+    "adjustment": "info",
+    "owner": "info",
+    "admin": "info",
+    "suspended": "bad",
+    "failed": "bad",
+    "failure": "bad",
+    "error": "bad",
+    "cancelled": "muted",
+    "refunded": "muted",
+    "inactive": "muted",
+    "disabled": "bad",
+}
+
+
+def tone(status: str | None) -> str:
+    return TONES.get(status or "", "muted")
+
+
+def label(status: str | None) -> str:
+    return (status or "unknown").replace("_", " ").capitalize()
+
+
+templates.env.filters.update(money=money, number=number, when=when, day=day, tone=tone, label=label)
+templates.env.globals.update(NAVIGATION=NAVIGATION)

@@ -1,0 +1,132 @@
+"""Browser tests: a real panel server (uvicorn on a loopback port) and Debian's Chromium.
+
+The panel runs against the suite's test database with its own connections, so what the tests
+create is committed; every table is emptied before and after each module. Both the server and
+the browser live for one module: Playwright's sync API runs an event loop in the main thread,
+which must be gone before the suite's async tests run. Screenshots of the main
+pages go to `test-output/screenshots/`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from skypanel.app import create_app
+from skypanel.config import Settings
+from skypanel.emulator import RunningEmulator
+from tests.e2e.helpers import Panel, configure_easypanel, run
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def _empty_all_tables(database_url: str) -> None:
+    connection = await asyncpg.connect(
+        database_url.replace("postgresql+asyncpg://", "postgresql://")
+    )
+    try:
+        tables = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename <> 'alembic_version'"
+        )
+        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+        await connection.execute(f"TRUNCATE {names} CASCADE")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module")
+def panel(settings: Settings, easypanel: RunningEmulator) -> Iterator[Panel]:
+    """The panel served by uvicorn in a thread, with the emulator as its Easypanel server."""
+    assert settings.database_url is not None
+    run(_empty_all_tables(settings.database_url))
+    easypanel.controller.reset()
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="e2e-panel", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the panel server did not start")
+        time.sleep(0.05)
+    running = Panel(f"http://127.0.0.1:{port}", settings.database_url, easypanel)
+    run(configure_easypanel(running))
+    yield running
+    server.should_exit = True
+    thread.join(timeout=10)
+    run(_empty_all_tables(settings.database_url))
+    easypanel.controller.reset()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing; `make test` installs it with apt")
+        pytest.skip(f"{CHROMIUM} is missing; run `apt-get install -y chromium` or `make test`")
+    with sync_playwright() as playwright:
+        # Playwright starts the browser with a new, empty temporary profile directory.
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_page(panel: Panel, browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Open a page in a fresh browser context (its own cookies): one per person in a test."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(width: int = 1280, height: int = 860) -> Page:
+        context = browser.new_context(
+            base_url=panel.url,
+            viewport={"width": width, "height": height},
+            reduced_motion="reduce",
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def shot() -> Callable[..., None]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page: Page, name: str, full_page: bool = True) -> None:
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+    return save
