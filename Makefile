@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench chromium
+.PHONY: run test lint bench bench-quick chromium wrk
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ run: $(INSTALLED)
 	SKYPANEL_LOG_FORMAT=$${SKYPANEL_LOG_FORMAT:-console} $(BIN)/skypanel demo
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 # The browser tests drive Debian's Chromium; install it when missing (with CI=true, fail if we cannot).
@@ -27,3 +27,13 @@ chromium:
 
 test: lint chromium
 	$(BIN)/pytest
+
+# Benchmarks drive the panel with wrk (Debian's package); install it when missing.
+wrk:
+	@command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+
+bench: $(INSTALLED) wrk
+	$(BIN)/python -m bench.run
+
+bench-quick: $(INSTALLED) wrk
+	$(BIN)/python -m bench.run --quick

@@ -1,0 +1,154 @@
+"""API throughput and tail latency against a large platform, next to the framework's ceiling
+(a trivial JSON endpoint of the same app and server settings), and Easypanel calls per view.
+
+    python -m bench.api [--organizations 10000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+from typing import Any
+
+import httpx
+
+from bench.dataset import Dataset, seed_platform
+from bench.load import LoadResult, Server, panel_server, wrk
+from bench.support import scratch_database, table
+from skypanel.accounts.security import issue_access_token
+from skypanel.config import get_settings, new_encryption_key
+from skypanel.emulator import RunningEmulator, running_emulator
+from skypanel.kit.db import create_engine, create_sessionmaker
+from skypanel.servers.service import save as save_server
+
+SECRET = secrets.token_urlsafe(48)
+KEYS = new_encryption_key()
+
+
+def _token(dataset: Dataset, n: int) -> str:
+    return issue_access_token(dataset.user_id(n), "user", 0, key=SECRET, ttl_seconds=7200)
+
+
+def _calls(emulator: RunningEmulator, server: Server, path: str, headers: dict[str, str]) -> int:
+    before = len(emulator.controller.requests())
+    response = httpx.get(server.url + path, headers=headers, timeout=30)
+    response.raise_for_status()
+    return len(emulator.controller.requests()) - before
+
+
+async def main(args: argparse.Namespace) -> list[tuple[str, str]]:
+    os.environ.update({"SKYPANEL_SECRET_KEY": SECRET, "SKYPANEL_ENCRYPTION_KEYS": KEYS})
+    get_settings.cache_clear()
+    with running_emulator(token=secrets.token_urlsafe(16)) as emulator:
+        async with scratch_database() as url:
+            engine = create_engine(url, pool_size=2, max_overflow=0)
+            sessions = create_sessionmaker(engine)
+            async with sessions() as session:
+                server_row = await save_server(
+                    session,
+                    None,
+                    url=emulator.base_url,
+                    api_key=emulator.token,
+                    dialect="orpc",
+                    result=None,
+                )
+                await session.commit()
+            dataset = await seed_platform(
+                sessions,
+                organizations=args.organizations,
+                projects_per_org=args.projects,
+                services_per_project=args.services,
+                server_id=server_row.id,
+            )
+            await engine.dispose()
+            env = {
+                "SKYPANEL_DATABASE_URL": url,
+                "SKYPANEL_RATE_LIMIT_ENABLED": "false",
+                "SKYPANEL_LOG_LEVEL": "WARNING",
+                "SKYPANEL_DATABASE_POOL_SIZE": "20",
+            }
+            with panel_server(env) as server:
+                return await asyncio.to_thread(measure, args, emulator, server, dataset)
+
+
+def measure(
+    args: argparse.Namespace, emulator: RunningEmulator, server: Server, dataset: Dataset
+) -> list[tuple[str, str]]:
+    one = {"Authorization": f"Bearer {_token(dataset, 1)}"}
+    many = [_token(dataset, n) for n in range(1, min(dataset.organizations, 5000) + 1)]
+    load = {"seconds": args.seconds, "connections": args.connections}
+
+    def hit(path: str, **extra: Any) -> LoadResult:
+        return wrk(server.url + path, **load, **extra)
+
+    ceiling = hit("/healthz", headers={})
+    cached = hit("/api/containers/projects", headers=one)
+    cold = hit("/api/containers/projects", headers={}, tokens=many)
+    usage = hit("/api/containers/subscription/usage", headers=one)
+    rows = [
+        ("data", f"{dataset.organizations:,} organizations, {args.counts_text}"),
+        ("load", f"wrk, {args.connections} connections, {args.seconds} s per endpoint"),
+    ]
+    for name, result in (
+        ("trivial JSON (ceiling)", ceiling),
+        ("projects, cached", cached),
+        ("projects, cold (a new organization each request)", cold),
+        ("usage, cached", usage),
+    ):
+        ratio = result.requests_per_second / ceiling.requests_per_second
+        rows.append(
+            (
+                name,
+                f"{result.requests_per_second:,.0f} req/s  p99 {result.p99_ms:.1f} ms"
+                f"  ratio {ratio:.2f}  errors {result.non_2xx}",
+            )
+        )
+    rows.append(("web worker peak RSS", f"{server.peak_rss_mb():.0f} MB"))
+    rows += calls_per_view(emulator, server, dataset)
+    return rows
+
+
+def calls_per_view(
+    emulator: RunningEmulator, server: Server, dataset: Dataset
+) -> list[tuple[str, str]]:
+    """Easypanel requests made by one page load, first cold (caches empty), then warm."""
+    headers = {"Authorization": f"Bearer {_token(dataset, 2)}"}
+    project = "/api/containers/projects/p1"
+    views = [
+        ("dashboard data", "/api/containers/projects"),
+        ("project page", project),
+        ("service page", f"{project}/services/s1"),
+        ("usage", "/api/containers/subscription/usage"),
+    ]
+    rows = []
+    for name, path in views:
+        cold = _calls(emulator, server, path, headers)
+        warm = _calls(emulator, server, path, headers)
+        rows.append((f"Easypanel calls: {name}", f"cold {cold}, warm {warm} (goal <= 1, 0)"))
+    return rows
+
+
+def parser() -> argparse.ArgumentParser:
+    parse = argparse.ArgumentParser(description=__doc__)
+    parse.add_argument("--organizations", type=int, default=10_000)
+    parse.add_argument("--projects", type=int, default=5)
+    parse.add_argument("--services", type=int, default=4)
+    parse.add_argument("--seconds", type=int, default=10)
+    parse.add_argument("--connections", type=int, default=64)
+    parse.add_argument("--quick", action="store_true", help="a small run, for CI")
+    return parse
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    args = parser().parse_args(argv)
+    if args.quick:
+        args.organizations, args.seconds, args.connections = 200, 2, 16
+    total = args.organizations * args.projects
+    args.counts_text = f"{total:,} projects, {total * args.services:,} services"
+    return args
+
+
+if __name__ == "__main__":
+    print(table("API throughput", asyncio.run(main(arguments()))))
