@@ -10,7 +10,7 @@ from skypanel.kit.schema import ApiModel
 from skypanel.models import ContainerPlan
 from skypanel.organizations.context import OrgContext
 from skypanel.quotas import service
-from skypanel.quotas.storage import measured_storage
+from skypanel.quotas.storage import measured_storage, storage_rows
 from skypanel.subscriptions import repository as subscriptions
 from skypanel.subscriptions.service import NoSubscription
 
@@ -65,8 +65,10 @@ async def _usage(request: Request, org: OrgContext, session: AsyncSession) -> Us
                 warning=percentage >= WARNING_PERCENT,
             )
         )
+    services = await storage_rows(session, org.id)
+    await session.commit()
     return UsageOut(
         quotas=quotas,
-        storage_measured_gb=await measured_storage(request, session, org.id),
+        storage_measured_gb=await measured_storage(request, services),
         over_quota=any(q.used > q.limit for q in quotas),
     )

@@ -177,6 +177,7 @@ async def get_service(
 ) -> ServiceOut:
     """The service with its live status; `?reveal=true` (owners, admins) shows secret values."""
     project, item = await service.get(session, org, project_name, service_name)
+    await session.commit()
     client = await request.app.state.clients.client_for(project.server_id)
     observed = await live.observe(
         client, request.app.state.cache, project.server_id, project.easypanel_project_name, item
@@ -278,6 +279,7 @@ async def read_logs(
     """A page of log lines (secret values redacted); `?follow=true` streams new ones as
     server-sent events (for `followSeconds`, at most five minutes)."""
     project, item = await service.get(session, org, project_name, service_name)
+    await session.commit()
     client = await request.app.state.clients.client_for(project.server_id)
     secrets = envvars.secret_values(service_env(item), declared_secrets(item))
     secrets += [v for v in service_credentials(item).values() if len(v) >= 4]
@@ -295,7 +297,6 @@ async def read_logs(
 
     if not follow:
         return await page(cursor)
-    await session.commit()
 
     async def stream() -> AsyncIterator[str]:
         after = cursor
