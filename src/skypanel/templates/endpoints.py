@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skypanel.http.caching import TEMPLATES_TTL, cache_of, cached
 from skypanel.http.deps import AdminUser, CurrentUser, Session
 from skypanel.http.errors import responses
+from skypanel.models import ContainerTemplate
 from skypanel.templates import service
 from skypanel.templates.schemas import TemplateIn, TemplateOut, TemplateUpdate
 
@@ -71,10 +72,7 @@ async def create_template(
     request: Request, body: TemplateIn, admin: AdminUser, session: Session
 ) -> TemplateOut:
     """Add a template; its schema is validated and safety-checked (422 UNSAFE_DEPLOYMENT)."""
-    template = TemplateOut.model_validate(await service.create_template(session, admin, body))
-    await session.commit()
-    await cache_of(request).drop("templates:")
-    return template
+    return await _changed(request, session, await service.create_template(session, admin, body))
 
 
 @router.put(
@@ -90,12 +88,9 @@ async def update_template(
     session: Session,
 ) -> TemplateOut:
     """Change some fields; a new schema is validated and safety-checked like on create."""
-    template = TemplateOut.model_validate(
-        await service.update_template(session, admin, template_id, body)
+    return await _changed(
+        request, session, await service.update_template(session, admin, template_id, body)
     )
-    await session.commit()
-    await cache_of(request).drop("templates:")
-    return template
 
 
 @router.post(
@@ -106,12 +101,9 @@ async def update_template(
 async def enable_template(
     request: Request, template_id: uuid.UUID, admin: AdminUser, session: Session
 ) -> TemplateOut:
-    template = TemplateOut.model_validate(
-        await service.set_enabled(session, admin, template_id, True)
+    return await _changed(
+        request, session, await service.set_enabled(session, admin, template_id, True)
     )
-    await session.commit()
-    await cache_of(request).drop("templates:")
-    return template
 
 
 @router.post(
@@ -123,15 +115,17 @@ async def disable_template(
     request: Request, template_id: uuid.UUID, admin: AdminUser, session: Session
 ) -> TemplateOut:
     """Hide a template from users; services already deployed from it keep running."""
-    template = TemplateOut.model_validate(
-        await service.set_enabled(session, admin, template_id, False)
+    return await _changed(
+        request, session, await service.set_enabled(session, admin, template_id, False)
     )
+
+
+async def _changed(request: Request, session: Session, template: ContainerTemplate) -> TemplateOut:
+    """Commit an admin's change, then drop the cached lists so users see it at once."""
+    out = TemplateOut.model_validate(template)
     await session.commit()
     await cache_of(request).drop("templates:")
-    template = template
-    await session.commit()
-    await cache_of(request).drop("templates:")
-    return template
+    return out
 
 
 async def _listed(
