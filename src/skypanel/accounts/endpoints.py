@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from skypanel.accounts import service
 from skypanel.accounts.schemas import (
@@ -15,6 +15,7 @@ from skypanel.accounts.schemas import (
     UserOut,
 )
 from skypanel.accounts.service import AccountLocked, InvalidCredentials, IssuedTokens
+from skypanel.http import principals
 from skypanel.http.deps import AppSettings, CurrentUser, Session
 from skypanel.http.errors import responses
 from skypanel.models import User
@@ -92,12 +93,18 @@ async def me(user: CurrentUser, session: Session) -> MeOut:
 
 @router.post("/password", response_model=Tokens, responses=responses(401, 403, 422))
 async def change_password(
-    body: PasswordChangeIn, user: CurrentUser, session: Session, settings: AppSettings
+    request: Request,
+    body: PasswordChangeIn,
+    user: CurrentUser,
+    session: Session,
+    settings: AppSettings,
 ) -> Tokens:
     """Change the password; every other sign-in ends. Returns fresh tokens for this one."""
     issued = await service.change_password(
         session, settings, user, current=body.current_password, new=body.new_password
     )
+    await session.commit()
+    await principals.forget(request, user.id)
     return Tokens(
         access_token=issued.access_token,
         refresh_token=issued.refresh_token,

@@ -186,6 +186,10 @@ async def change_password(
     session: AsyncSession, settings: Settings, user: User, *, current: str, new: str
 ) -> IssuedTokens:
     """New password; every other session's tokens stop working at once."""
+    stored = await repository.get(session, user.id)
+    if stored is None:
+        raise InvalidCredentials("The account no longer exists")
+    user = stored
     if not verify_password(user.password_hash, current):
         raise WrongPassword("The current password is wrong", field="currentPassword")
     user.password_hash = hash_password(new)

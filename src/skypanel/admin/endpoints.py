@@ -15,6 +15,7 @@ from skypanel.admin.schemas import (
     UserUpdateIn,
 )
 from skypanel.billing.service import after_credit
+from skypanel.http import principals
 from skypanel.http.caching import invalidate
 from skypanel.http.deps import AdminUser, Session
 from skypanel.http.errors import responses
@@ -42,11 +43,14 @@ async def list_users(
 
 @router.patch("/users/{user_id}", response_model=UserOut, responses=responses(401, 403, 404, 422))
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdateIn, admin: AdminUser, session: Session
+    request: Request, user_id: uuid.UUID, body: UserUpdateIn, admin: AdminUser, session: Session
 ) -> UserOut:
-    """Change a user's platform role or disable the account."""
+    """Change a user's platform role or disable the account (their sessions end at once)."""
     user = await service.update_user(session, admin, user_id, role=body.role, active=body.is_active)
-    return UserOut.model_validate(user)
+    out = UserOut.model_validate(user)
+    await session.commit()
+    await principals.forget(request, user_id)
+    return out
 
 
 @router.get("/organizations", response_model=OrganizationPage, responses=responses(401, 403, 422))

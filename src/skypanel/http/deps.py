@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skypanel.accounts import repository as users
 from skypanel.accounts.security import TokenError, decode_access_token
 from skypanel.config import Settings
+from skypanel.http import principals
 from skypanel.kit.errors import Forbidden, NotFound, Unauthorized
 from skypanel.models import User
 from skypanel.organizations import repository as orgs
@@ -66,7 +67,12 @@ async def _current_user(request: Request, session: Session, settings: AppSetting
     except TokenError as exc:
         error = TokenExpired if exc.code == "TOKEN_EXPIRED" else InvalidToken
         raise error(exc.message) from exc
-    user = await users.get(session, claims.user_id)
+    cache = request.app.state.cache
+    user = await principals.cached_user(cache, claims.user_id)
+    if user is None:
+        user = await users.get(session, claims.user_id)
+        if user is not None:
+            await principals.remember_user(cache, user)
     if user is None or not user.is_active:
         raise InvalidToken("The account no longer exists or is disabled")
     if user.token_version != claims.token_version:
@@ -107,11 +113,20 @@ async def org_context(session: AsyncSession, user: User, organization_id: str | 
 
 
 async def _current_org(
+    request: Request,
     user: CurrentUser,
     session: Session,
     x_organization_id: Annotated[str | None, Header()] = None,
 ) -> OrgContext:
-    return await org_context(session, user, x_organization_id)
+    cache = request.app.state.cache
+    found = await principals.cached_membership(cache, user.id, x_organization_id)
+    if found is not None:
+        return OrgContext(organization=found[0], membership=found[1], user=user)
+    context = await org_context(session, user, x_organization_id)
+    await principals.remember_membership(
+        cache, user.id, x_organization_id, (context.organization, context.membership)
+    )
+    return context
 
 
 CurrentOrg = Annotated[OrgContext, Depends(_current_org)]

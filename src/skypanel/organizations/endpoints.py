@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import cast
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
+from skypanel.http import principals
 from skypanel.http.deps import CurrentUser, PathOrg, Session
 from skypanel.http.errors import responses
 from skypanel.models import Organization
@@ -75,9 +76,11 @@ async def list_members(org: PathOrg, session: Session) -> list[MemberOut]:
     response_model=MemberOut,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def add_member(body: MemberIn, org: PathOrg, session: Session) -> MemberOut:
+async def add_member(request: Request, body: MemberIn, org: PathOrg, session: Session) -> MemberOut:
     """Add an existing account to the organization (owners and admins)."""
     member, member_user = await service.add_member(session, org, str(body.email), body.role)
+    await session.commit()
+    await principals.forget(request, member_user.id)
     return MemberOut(
         user_id=member_user.id,
         email=member_user.email,
@@ -92,8 +95,12 @@ async def add_member(body: MemberIn, org: PathOrg, session: Session) -> MemberOu
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def change_role(user_id: uuid.UUID, body: RoleIn, org: PathOrg, session: Session) -> Response:
+async def change_role(
+    request: Request, user_id: uuid.UUID, body: RoleIn, org: PathOrg, session: Session
+) -> Response:
     await service.change_role(session, org, user_id, body.role)
+    await session.commit()
+    await principals.forget(request, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -102,9 +109,13 @@ async def change_role(user_id: uuid.UUID, body: RoleIn, org: PathOrg, session: S
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 409),
 )
-async def remove_member(user_id: uuid.UUID, org: PathOrg, session: Session) -> Response:
+async def remove_member(
+    request: Request, user_id: uuid.UUID, org: PathOrg, session: Session
+) -> Response:
     """Remove a member, or leave the organization (your own user id)."""
     await service.remove_member(session, org, user_id)
+    await session.commit()
+    await principals.forget(request, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -113,7 +124,9 @@ async def remove_member(user_id: uuid.UUID, org: PathOrg, session: Session) -> R
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 422),
 )
-async def transfer(body: TransferIn, org: PathOrg, session: Session) -> Response:
+async def transfer(request: Request, body: TransferIn, org: PathOrg, session: Session) -> Response:
     """Make another member the owner; the current owner becomes an admin."""
     await service.transfer_ownership(session, org, body.user_id)
+    await session.commit()
+    await principals.forget(request, body.user_id, org.user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

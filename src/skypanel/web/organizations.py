@@ -7,6 +7,7 @@ import uuid
 from fastapi import Response
 
 from skypanel.http.deps import org_context
+from skypanel.organizations import endpoints as organization_api
 from skypanel.organizations import repository, service
 from skypanel.organizations.schemas import MemberIn, OrganizationIn, RoleIn, TransferIn
 from skypanel.web.page import SignedInPage
@@ -42,22 +43,22 @@ async def create(page: SignedInPage) -> Response:
 @router.post("/members")
 async def add_member(page: SignedInPage) -> Response:
     form = await page.form(MemberIn)
-    _, user = await service.add_member(page.session, page.org, str(form.email), form.role)
-    page.flash("success", f"{user.name} ({user.email}) joined as {form.role}.")
+    added = await organization_api.add_member(page.request, form, page.org, page.session)
+    page.flash("success", f"{added.name} ({added.email}) joined as {form.role}.")
     return page.redirect("/organization")
 
 
 @router.post("/members/{user_id}/role")
 async def change_role(user_id: uuid.UUID, page: SignedInPage) -> Response:
     form = await page.form(RoleIn)
-    await service.change_role(page.session, page.org, user_id, form.role)
+    await organization_api.change_role(page.request, user_id, form, page.org, page.session)
     page.flash("success", f"Role changed to {form.role}.")
     return page.redirect("/organization")
 
 
 @router.post("/members/{user_id}/remove")
 async def remove_member(user_id: uuid.UUID, page: SignedInPage) -> Response:
-    await service.remove_member(page.session, page.org, user_id)
+    await organization_api.remove_member(page.request, user_id, page.org, page.session)
     if user_id == page.user.id:
         page.flash("success", f"You left {page.org.organization.name}.")
         page.forget_organization()
@@ -69,6 +70,6 @@ async def remove_member(user_id: uuid.UUID, page: SignedInPage) -> Response:
 @router.post("/transfer")
 async def transfer(page: SignedInPage) -> Response:
     form = await page.form(TransferIn)
-    await service.transfer_ownership(page.session, page.org, form.user_id)
+    await organization_api.transfer(page.request, form, page.org, page.session)
     page.flash("success", "Ownership transferred; you are now an admin of the organization.")
     return page.redirect("/organization")
