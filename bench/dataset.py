@@ -37,7 +37,14 @@ PLATFORM_SQL = [
     """,
     """
     INSERT INTO wallets (id, organization_id, currency, balance_cents, created_at, updated_at)
-    SELECT gen_random_uuid(), md5(:run || 'o' || n)::uuid, 'USD', 0, now(), now()
+    SELECT md5(:run || 'w' || n)::uuid, md5(:run || 'o' || n)::uuid, 'USD', 5000, now(), now()
+    FROM generate_series(1, :orgs) AS n
+    """,
+    """
+    INSERT INTO payment_transactions (id, wallet_id, organization_id, amount_cents,
+        balance_after_cents, currency, kind, description, idempotency_key, created_at)
+    SELECT gen_random_uuid(), md5(:run || 'w' || n)::uuid, md5(:run || 'o' || n)::uuid, 5000,
+        5000, 'USD', 'credit', 'Bench credit', 'bench-credit', now()
     FROM generate_series(1, :orgs) AS n
     """,
     """

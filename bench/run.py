@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import api, billing
+from bench import api, billing, scaling
 from bench.support import table
 
 
@@ -14,6 +14,8 @@ def main(argv: list[str]) -> None:
     print(table("Billing throughput", asyncio.run(billing.main(billing.arguments(quick)))))
     print()
     print(table("API throughput and Easypanel calls", asyncio.run(api.main(api.arguments(quick)))))
+    print()
+    print(table("Scaling", asyncio.run(scaling.main(scaling.arguments(quick)))))
 
 
 if __name__ == "__main__":
