@@ -5,20 +5,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.models import BillingCycle, ContainerPlan, ContainerService, ContainerSubscription
 
 
 async def claim_due(
-    session: AsyncSession, now: datetime, limit: int
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
 ) -> Sequence[Row[*tuple[Any, ...]]]:
     """Active subscriptions whose period has ended, locked; rows other workers hold are skipped.
 
-    Plain rows (not ORM objects): a billing run handles thousands of them.
+    `after` (the last row of the previous batch) starts the scan there instead of at the
+    beginning, where earlier batches leave dead index entries behind. Plain rows (not ORM
+    objects): a billing run handles thousands of them.
     """
-    rows = await session.execute(
+    query = (
         select(
             ContainerSubscription.id,
             ContainerSubscription.organization_id,
@@ -38,7 +43,11 @@ async def claim_due(
         .limit(limit)
         .with_for_update(of=ContainerSubscription, skip_locked=True)
     )
-    return rows.all()
+    if after is not None:
+        query = query.where(
+            tuple_(ContainerSubscription.current_period_end, ContainerSubscription.id) > after
+        )
+    return (await session.execute(query)).all()
 
 
 async def claim_overdue(

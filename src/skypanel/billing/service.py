@@ -73,24 +73,29 @@ async def run(
     """One billing run at `clock.now()`: renew what is due, then settle what is overdue."""
     report = RunReport()
     now = clock.now()
+    after: tuple[datetime, uuid.UUID] | None = None
     while True:
         async with transaction(sessions) as session:
-            due = await repository.claim_due(session, now, batch)
+            due = await repository.claim_due(session, now, batch, after)
             if not due:
-                break
+                if after is None:
+                    break
+                after = None
+                continue
             grace = int(await get_setting(session, "billing_grace_days"))
             report.add(await renew_batch(session, due, now, grace))
+        after = (due[-1].current_period_end, due[-1].id)
         if progress is not None:
             progress(len(due))
-    after: uuid.UUID | None = None
+    last: uuid.UUID | None = None
     while True:
         async with transaction(sessions) as session:
-            overdue = await repository.claim_overdue(session, batch, after)
+            overdue = await repository.claim_overdue(session, batch, last)
             for subscription in overdue:
                 report.add(await settle(session, subscription, now))
         if not overdue:
             break
-        after = overdue[-1].id
+        last = overdue[-1].id
     return report
 
 
