@@ -7,22 +7,15 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from skypanel.kit.errors import InvalidInput
-from skypanel.kit.schema import ApiModel
 
-T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-
-
-class Page(ApiModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None
 
 
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
