@@ -5,7 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from skypanel.web import admin, auth, billing, dashboard, ledger, organizations, platform
+from skypanel.web import (
+    admin,
+    auth,
+    billing,
+    catalog,
+    dashboard,
+    deploy,
+    ledger,
+    monitoring,
+    organizations,
+    platform,
+    projects,
+    services,
+)
 from skypanel.web.rendering import HERE
 
 ROUTERS = (
@@ -16,6 +29,11 @@ ROUTERS = (
     organizations.router,
     admin.router,
     platform.router,
+    projects.router,
+    services.router,
+    deploy.router,
+    catalog.router,
+    monitoring.router,
 )
 
 

@@ -11,6 +11,7 @@ from skypanel.subscriptions.schemas import ProjectBrief, SubscriptionOut
 from skypanel.wallet.endpoints import get_wallet, list_transactions
 from skypanel.web.page import CustomerPage, Page
 from skypanel.web.routing import page_router
+from skypanel.web.usage import usage_bars
 
 router = page_router()
 
@@ -32,6 +33,7 @@ async def dashboard(page: CustomerPage) -> Response:
         projects=projects,
         transactions=(await list_transactions(org, session, limit=5)).items,
         events=(await list_activity(org, session, limit=6)).items,
+        bars=await usage_bars(page),
     )
 
 

@@ -139,6 +139,10 @@ class Page:
             for name in model.model_fields
             if isinstance(value := posted.get(name), str) and value.strip() != ""
         }
+        return self.validate(model, data)
+
+    def validate(self, model: type[M], data: dict[str, Any]) -> M:
+        """`data` as the API's input model, or a 422 naming each field that is wrong."""
         try:
             return model.model_validate(data)
         except ValidationError as exc:
@@ -152,7 +156,8 @@ class Page:
 def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False):
-        name = str(error["loc"][0]).replace("_", " ").capitalize() if error["loc"] else "Form"
+        parts = [str(part) for part in error["loc"] if not isinstance(part, int)]
+        name = " ".join(dict.fromkeys(parts)).replace("_", " ").capitalize() if parts else "Form"
         problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
     return "; ".join(problems)
 

@@ -8,7 +8,9 @@ LUCIDE=1.62.0
 ICONS="layout-dashboard layers credit-card wallet receipt activity users building-2 user
 settings server shield log-out menu chevron-down plus check x triangle-alert circle-check
 circle-alert info key-round palette search arrow-right history boxes package sparkles zap
-refresh-cw eye container"
+refresh-cw eye container play square rotate-ccw trash-2 database folder
+terminal eye-off rocket git-branch gauge layout-template hard-drive cpu memory-stick
+globe arrow-left pencil file-code chart-column"
 
 here=$(cd "$(dirname "$0")" && pwd)/static/vendor
 work=$(mktemp -d)

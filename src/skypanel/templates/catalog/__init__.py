@@ -1,8 +1,9 @@
 """The built-in catalogue of popular apps, and its sync into `container_templates`.
 
 The sync inserts the missing built-in templates and brings the content of the existing ones up to
-date (schema, display name, description, logo). What admins own is left alone: whether a template
-is enabled, its display order and category, and any template an admin created or took over.
+date (schema, display name, description; no logo, as the panel loads nothing from elsewhere).
+What admins own is left alone: whether a template is enabled, its display order and category,
+and any template an admin created or took over.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _refresh(template: ContainerTemplate, entry: CatalogEntry) -> bool:
     shipped = {
         "display_name": entry.display_name,
         "description": entry.description,
-        "logo_url": entry.logo_url,
+        "logo_url": None,
         "template_schema": parse_schema(entry.template_schema).stored(),
     }
     changed = {k: v for k, v in shipped.items() if getattr(template, k) != v}

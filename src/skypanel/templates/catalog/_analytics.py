@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from skypanel.templates.catalog._entry import TIMEZONE, CatalogEntry, app, database, limits, logo
+from skypanel.templates.catalog._entry import TIMEZONE, CatalogEntry, app, database, limits
 
 PLAUSIBLE = CatalogEntry(
     template_name="plausible",
     display_name="Plausible Analytics",
     description="Privacy-friendly web analytics, with PostgreSQL and ClickHouse.",
     category="Analytics",
-    logo_url=logo("plausible"),
     display_order=50,
     template_schema={
         "inputs": [
@@ -69,7 +68,6 @@ METABASE = CatalogEntry(
     display_name="Metabase",
     description="Dashboards and questions over your data, for the whole team.",
     category="Analytics",
-    logo_url=logo("metabase"),
     display_order=60,
     template_schema={
         "inputs": [TIMEZONE],
@@ -100,7 +98,6 @@ UPTIME_KUMA = CatalogEntry(
     display_name="Uptime Kuma",
     description="A fancy self-hosted monitoring tool with status pages and alerts.",
     category="Monitoring",
-    logo_url=logo("uptime-kuma"),
     display_order=70,
     template_schema={
         "inputs": [TIMEZONE],

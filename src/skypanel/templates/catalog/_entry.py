@@ -20,7 +20,6 @@ class CatalogEntry:
     display_name: str
     description: str
     category: str
-    logo_url: str
     display_order: int
     template_schema: dict[str, Any]
 
@@ -28,10 +27,6 @@ class CatalogEntry:
 def limits(cpu: str, memory: str, storage: str) -> dict[str, str]:
     """Declared limits: CPU cores, memory GB and storage GB, as decimal strings."""
     return {"cpuCores": cpu, "memoryGb": memory, "storageGb": storage}
-
-
-def logo(slug: str) -> str:
-    return f"https://cdn.jsdelivr.net/gh/walkxcode/dashboard-icons/svg/{slug}.svg"
 
 
 def database(name: str, kind: str, version: str, **extra: Any) -> dict[str, Any]:

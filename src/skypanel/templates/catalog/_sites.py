@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from skypanel.templates.catalog._entry import CatalogEntry, app, database, limits, logo
+from skypanel.templates.catalog._entry import CatalogEntry, app, database, limits
 
 WORDPRESS = CatalogEntry(
     template_name="wordpress",
     display_name="WordPress",
     description="The most popular CMS, with a MariaDB database.",
     category="CMS",
-    logo_url=logo("wordpress"),
     display_order=10,
     template_schema={
         "inputs": [
@@ -45,7 +44,6 @@ GHOST = CatalogEntry(
     display_name="Ghost",
     description="A publishing platform for blogs and newsletters, with MySQL.",
     category="CMS",
-    logo_url=logo("ghost"),
     display_order=20,
     template_schema={
         "inputs": [
@@ -83,7 +81,6 @@ GITEA = CatalogEntry(
     display_name="Gitea",
     description="Lightweight self-hosted Git service with issues and pull requests.",
     category="Development",
-    logo_url=logo("gitea"),
     display_order=30,
     template_schema={
         "inputs": [
@@ -126,7 +123,6 @@ NEXTCLOUD = CatalogEntry(
     display_name="Nextcloud",
     description="Files, calendars and contacts in your own cloud, with PostgreSQL and Redis.",
     category="Productivity",
-    logo_url=logo("nextcloud"),
     display_order=40,
     template_schema={
         "inputs": [

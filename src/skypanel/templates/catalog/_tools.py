@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from skypanel.templates.catalog._entry import TIMEZONE, CatalogEntry, app, database, limits, logo
+from skypanel.templates.catalog._entry import TIMEZONE, CatalogEntry, app, database, limits
 
 N8N = CatalogEntry(
     template_name="n8n",
     display_name="n8n",
     description="Workflow automation with hundreds of integrations, backed by PostgreSQL.",
     category="Automation",
-    logo_url=logo("n8n"),
     display_order=80,
     template_schema={
         "inputs": [
@@ -53,7 +52,6 @@ VAULTWARDEN = CatalogEntry(
     display_name="Vaultwarden",
     description="A lightweight Bitwarden-compatible password manager server.",
     category="Security",
-    logo_url=logo("vaultwarden"),
     display_order=90,
     template_schema={
         "inputs": [
@@ -93,7 +91,6 @@ ADMINER = CatalogEntry(
     display_name="Adminer",
     description="Database management in a single page: MySQL, PostgreSQL, SQLite and more.",
     category="Databases",
-    logo_url=logo("adminer"),
     display_order=100,
     template_schema={
         "inputs": [
@@ -122,7 +119,6 @@ REDIS_COMMANDER = CatalogEntry(
     display_name="Redis Commander",
     description="A Redis server with a web interface to browse and edit its keys.",
     category="Databases",
-    logo_url=logo("redis"),
     display_order=110,
     template_schema={
         "inputs": [

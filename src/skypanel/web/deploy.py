@@ -1,0 +1,175 @@
+"""The deploy wizard: 1. what to deploy (a one-click app, an app, a database), 2. its form,
+3. the quota check, then the API's own deployment (which enforces the quota again)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from fastapi import Response
+
+from skypanel.projects.endpoints import get_project
+from skypanel.quotas.service import Usage
+from skypanel.services import endpoints as services
+from skypanel.services.schemas import AppIn, DatabaseIn, TemplateDeployIn
+from skypanel.templates import endpoints as catalog
+from skypanel.templates.schemas import Blueprint
+from skypanel.web import forms
+from skypanel.web.page import CustomerPage, Page
+from skypanel.web.routing import page_router
+from skypanel.web.usage import one_service, template_services, usage_bars
+
+router = page_router("/projects/{project_name}/deploy")
+Kind = Literal["template", "app", "database"]
+DATABASES = (
+    ("postgres", "PostgreSQL", "Relational, with extensions"),
+    ("mysql", "MySQL", "Relational"),
+    ("mariadb", "MariaDB", "MySQL-compatible"),
+    ("mongo", "MongoDB", "Documents"),
+    ("redis", "Redis", "Cache and queues"),
+)
+
+
+async def _posted(page: Page) -> dict[str, str]:
+    form = await page.request.form()
+    return {name: value.strip() for name, value in form.items() if isinstance(value, str)}
+
+
+@router.get("")
+async def wizard(
+    project_name: str,
+    page: CustomerPage,
+    kind: Kind = "template",
+    search: str = "",
+    category: str = "",
+) -> Response:
+    project = await get_project(project_name, page.org, page.session)
+    listed, categories = [], []
+    if kind == "template":
+        request, user, session = page.request, page.user, page.session
+        everything = await catalog.list_templates(request, user, session)
+        categories = sorted({t.category for t in everything if t.category})
+        listed = await catalog.list_templates(
+            request, user, session, search or None, category or None
+        )
+    return page.render(
+        "deploy/wizard.html",
+        project=project,
+        kind=kind,
+        templates=listed,
+        categories=categories,
+        search=search,
+        category=category,
+        databases=DATABASES,
+    )
+
+
+@router.get("/template/{template_id}")
+async def template_form(project_name: str, template_id: uuid.UUID, page: CustomerPage) -> Response:
+    template = await catalog.get_template(template_id, page.user, page.session)
+    return page.render(
+        "deploy/template.html",
+        project=await get_project(project_name, page.org, page.session),
+        chosen=template,
+        blueprint=Blueprint.model_validate(template.template_schema),
+    )
+
+
+@router.post("/check")
+async def check(project_name: str, page: CustomerPage) -> Response:
+    """The quota now, and what this deployment would add (a preview; the server decides)."""
+    posted = await _posted(page)
+    adding: Usage | None
+    if template_id := posted.get("template_id"):
+        template = await catalog.get_template(uuid.UUID(template_id), page.user, page.session)
+        adding = template_services(template.template_schema)
+    else:
+        adding = await one_service(page, posted)
+    bars = await usage_bars(page, adding)
+    return page.render("partials/usage.html", bars=bars, preview=True)
+
+
+@router.post("/template/{template_id}")
+async def deploy_template(
+    project_name: str, template_id: uuid.UUID, page: CustomerPage
+) -> Response:
+    """Generated passwords are shown once, on the page this answers with."""
+    posted = await _posted(page)
+    inputs = {
+        k.removeprefix("input_"): v for k, v in posted.items() if k.startswith("input_") and v
+    }
+    body = page.validate(
+        TemplateDeployIn,
+        {
+            "template_id": template_id,
+            "inputs": inputs,
+            "service_prefix": posted.get("prefix") or None,
+        },
+    )
+    done = await services.deploy_template(page.request, project_name, body, page.org, page.session)
+    template = await catalog.get_template(template_id, page.user, page.session)
+    names = ", ".join(item.service_name for item in done.services)
+    page.flash("success", f"{template.display_name} is being deployed: {names}.")
+    return page.render(
+        "deploy/done.html",
+        project_name=project_name,
+        chosen=template,
+        deployed=done,
+        secrets={
+            f.name for f in Blueprint.model_validate(template.template_schema).inputs if f.is_secret
+        },
+    )
+
+
+@router.post("/app")
+async def deploy_app(project_name: str, page: CustomerPage) -> Response:
+    posted = await _posted(page)
+    data: dict[str, Any] = {
+        "service_name": posted.get("service_name", ""),
+        "source": _source(posted),
+        "env": forms.env_lines(posted.get("env", "")),
+        "domains": forms.domain_lines(posted.get("domains", "")),
+        "ports": forms.port_lines(posted.get("ports", "")),
+        "mounts": forms.volume_lines(posted.get("volumes", "")),
+        "resources": forms.resources(posted),
+    }
+    body = page.validate(AppIn, data)
+    item = await services.deploy_app(page.request, project_name, body, page.org, page.session)
+    return _deployed(page, project_name, item.service_name)
+
+
+@router.post("/database")
+async def deploy_database(project_name: str, page: CustomerPage) -> Response:
+    posted = await _posted(page)
+    data = {
+        "service_name": posted.get("service_name", ""),
+        "type": posted.get("type", ""),
+        "version": posted.get("version") or None,
+        "resources": forms.resources(posted),
+    }
+    body = page.validate(DatabaseIn, data)
+    item = await services.deploy_database(page.request, project_name, body, page.org, page.session)
+    return _deployed(page, project_name, item.service_name)
+
+
+def _deployed(page: Page, project_name: str, service_name: str) -> Response:
+    page.flash("success", f"{service_name} is being deployed; its status follows below.")
+    return page.redirect(f"/projects/{project_name}/services/{service_name}")
+
+
+def _source(posted: dict[str, str]) -> dict[str, Any]:
+    """The chosen source's own fields (the others stay in the form, unused)."""
+    kind = posted.get("source_type", "image")
+    fields = {
+        "image": {
+            "image": "image",
+            "username": "registry_username",
+            "password": "registry_password",
+        },
+        "github": {"owner": "gh_owner", "repo": "gh_repo", "ref": "gh_ref", "path": "gh_path"},
+        "git": {"url": "git_url", "ref": "git_ref", "path": "git_path"},
+        "dockerfile": {"dockerfile": "dockerfile"},
+    }.get(kind, {})
+    source: dict[str, Any] = {"type": kind}
+    source.update({name: posted[field] for name, field in fields.items() if posted.get(field)})
+    return source
