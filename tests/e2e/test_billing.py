@@ -121,6 +121,9 @@ def test_subscribe_change_plan_and_cancel(
     expect(cycles.nth(0)).to_contain_text("Initial")
     expect(cycles.nth(0)).to_contain_text("$9.50")
     expect(cycles.nth(0)).to_contain_text("Billed")
+    chart = customer.locator("#spend-chart")
+    expect(chart.locator("canvas")).to_have_count(1)
+    expect(chart.locator("figcaption")).to_contain_text(": $9.50.")
     shot(customer, "billing-history")
 
     customer.goto("/plans")

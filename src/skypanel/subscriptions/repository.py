@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.kit.pagination import newest_first
@@ -73,3 +73,25 @@ async def projects(session: AsyncSession, organization_id: uuid.UUID) -> Sequenc
 async def services(session: AsyncSession, organization_id: uuid.UUID) -> Sequence[ContainerService]:
     query = scoped(select(ContainerService), ContainerService, organization_id)
     return (await session.scalars(query.order_by(ContainerService.created_at))).all()
+
+
+async def monthly_spend(
+    session: AsyncSession, organization_id: uuid.UUID, months: int = 12
+) -> list[tuple[str, int]]:
+    """Net charged per calendar month (charges less refunds), oldest first, in cents."""
+    month = func.date_trunc("month", BillingCycle.billing_period_start)
+    rows = await session.execute(
+        scoped(
+            select(
+                month,
+                func.sum(BillingCycle.amount_cents - BillingCycle.refunded_cents),
+            ),
+            BillingCycle,
+            organization_id,
+        )
+        .where(BillingCycle.status.in_(("billed", "refunded")))
+        .group_by(month)
+        .order_by(month.desc())
+        .limit(months)
+    )
+    return [(at.strftime("%Y-%m"), int(cents)) for at, cents in reversed(rows.all())]

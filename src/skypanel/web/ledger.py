@@ -8,6 +8,7 @@ from fastapi import Response
 
 from skypanel.activity.endpoints import list_activity
 from skypanel.subscriptions.endpoints import list_cycles
+from skypanel.subscriptions.repository import monthly_spend
 from skypanel.wallet.endpoints import get_wallet, list_transactions
 from skypanel.web.page import CustomerPage
 from skypanel.web.routing import page_router
@@ -45,6 +46,7 @@ async def billing_history(page: CustomerPage, cursor: str | None = None) -> Resp
         "billing/history.html",
         cycles=await list_cycles(page.org, page.session, cursor, PAGE_SIZE),
         cursor=cursor,
+        spend=await monthly_spend(page.session, page.org.id),
     )
 
 
