@@ -328,3 +328,14 @@ async def test_a_suspended_subscription_cannot_deploy(
     refused = await client.post(f"{SERVICES}/app", headers=alice.headers, json=NGINX)
     assert refused.status_code == 402
     assert refused.json()["error"]["code"] == "SUBSCRIPTION_SUSPENDED"
+    for method, path in (
+        ("POST", "/api/containers/projects"),
+        ("PUT", f"/api/containers/projects/{PROJECT}/env"),
+        ("DELETE", f"/api/containers/projects/{PROJECT}"),
+        ("POST", f"{SERVICES}/database"),
+    ):
+        body = {"projectName": "x", "env": {}} if path.endswith("projects") else {"env": {}}
+        if path.endswith("/database"):
+            body = {"serviceName": "db", "type": "redis"}
+        response = await client.request(method, path, headers=alice.headers, json=body)
+        assert response.status_code == 402, path

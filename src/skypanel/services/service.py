@@ -232,6 +232,7 @@ async def act(
 async def delete(
     session: AsyncSession, org: OrgContext, project_name: str, service_name: str
 ) -> tuple[ContainerService, EasypanelOperation]:
+    await require_active(session, org.id)
     project, service = await get(session, org, project_name, service_name)
     service.status = "deleting"
     service.updated_at = clock.now()
