@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.activity.service import activity_values, record
@@ -33,8 +33,8 @@ from skypanel.models import (
     ContainerSubscription,
     EasypanelOperation,
 )
-from skypanel.operations.service import enqueue
 from skypanel.platform.service import get_setting
+from skypanel.services.service import queue_operation
 from skypanel.subscriptions import repository as subscriptions
 from skypanel.subscriptions.service import (
     charge_cycle,
@@ -336,23 +336,11 @@ async def _workload(
 ) -> list[EasypanelOperation]:
     operations = []
     for service in services:
-        project = await session.scalar(
-            select(ContainerProject).where(ContainerProject.id == service.project_id)
-        )
+        project = await session.get(ContainerProject, service.project_id)
         assert project is not None
         operations.append(
-            await enqueue(
-                session,
-                kind,
-                f"{project.easypanel_project_name}/{service.easypanel_service_name}",
-                server_id=project.server_id,
-                organization_id=subscription.organization_id,
-                payload={
-                    "type": service.service_type,
-                    "project": project.easypanel_project_name,
-                    "service": service.easypanel_service_name,
-                },
-                subject=("service", service.id),
+            await queue_operation(
+                session, subscription.organization_id, project, service, kind, repeatable=False
             )
         )
     return operations

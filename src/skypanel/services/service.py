@@ -174,7 +174,7 @@ async def _create(
     session.add(service)
     await session.flush()
     operation = await queue_operation(
-        session, org, project, service, kind, repeatable=False, max_attempts=20
+        session, org.id, project, service, kind, repeatable=False, max_attempts=20
     )
     await log(session, org, service, "container.service.create", f"{service.service_name} deployed")
     return operation
@@ -182,7 +182,7 @@ async def _create(
 
 async def queue_operation(
     session: AsyncSession,
-    org: OrgContext,
+    organization_id: uuid.UUID,
     project: ContainerProject,
     service: ContainerService,
     kind: str,
@@ -197,7 +197,7 @@ async def queue_operation(
         kind,
         f"{project.easypanel_project_name}/{service.easypanel_service_name}",
         server_id=project.server_id,
-        organization_id=org.id,
+        organization_id=organization_id,
         payload=_where(project, service),
         subject=("service", service.id),
         dedupe_key=f"{kind}:{service.id}:{uuid.uuid4()}" if repeatable else None,
@@ -224,7 +224,9 @@ async def act(
     service.desired_state = "stopped" if verb == "stop" else "running"
     service.status = {"start": "starting", "stop": "stopping", "restart": "restarting"}[verb]
     service.updated_at = clock.now()
-    operation = await queue_operation(session, org, project, service, f"easypanel.service.{verb}")
+    operation = await queue_operation(
+        session, org.id, project, service, f"easypanel.service.{verb}"
+    )
     await log(session, org, service, f"container.service.{verb}", f"{service_name}: {verb}")
     return service, operation
 
@@ -238,7 +240,7 @@ async def delete(
     service.updated_at = clock.now()
     operation = await queue_operation(
         session,
-        org,
+        org.id,
         project,
         service,
         "easypanel.service.destroy",
@@ -266,7 +268,7 @@ async def update_env(
     if secret_keys is not None:
         service.configuration = {**service.configuration, "secretKeys": sorted(set(secret_keys))}
     service.updated_at = clock.now()
-    operation = await queue_operation(session, org, project, service, "easypanel.service.env")
+    operation = await queue_operation(session, org.id, project, service, "easypanel.service.env")
     await log(
         session, org, service, "container.service.update", f"Variables of {service_name} updated"
     )
@@ -301,7 +303,9 @@ async def update_resources(
     service.cpu_limit, service.memory_limit_gb = wanted.cpu_cores, wanted.memory_gb
     service.storage_limit_gb = Decimal(wanted.storage_gb)
     service.updated_at = clock.now()
-    operation = await queue_operation(session, org, project, service, "easypanel.service.resources")
+    operation = await queue_operation(
+        session, org.id, project, service, "easypanel.service.resources"
+    )
     await log(
         session, org, service, "container.service.update", f"Resources of {service_name} changed"
     )

@@ -111,7 +111,7 @@ async def deploy_template(
         session.add(row)
     await session.flush()
     operation = await service.queue_operation(
-        session, org, project, anchor, "easypanel.template.create", repeatable=False
+        session, org.id, project, anchor, "easypanel.template.create", repeatable=False
     )
     operation.payload = {**operation.payload, "name": template.display_name}
     await service.log(
