@@ -105,6 +105,17 @@ def test_projects_services_and_monitoring(
     customer.get_by_label("Service name").fill("web")
     customer.get_by_label("Image", exact=True).fill("nginx:1.27")
     customer.get_by_label("Domains").fill("shop.example.com:80")
+    customer.get_by_role("radio", name="GitHub").check()
+    customer.get_by_label("Owner").fill("acme")
+    customer.get_by_role("radio", name="Docker image").check()
+    customer.get_by_label("Variables, one KEY=value per line").fill("MODE live")
+    customer.get_by_role("button", name="Deploy app").click()
+    expect(customer.locator("#flashes")).to_contain_text("'MODE live' is not KEY=value")
+    expect(customer.get_by_label("Service name")).to_have_value("web")
+    expect(customer.get_by_label("Image", exact=True)).to_have_value("nginx:1.27")
+    expect(customer.get_by_label("Domains")).to_have_value("shop.example.com:80")
+    expect(customer.get_by_label("Owner")).to_have_value("acme")
+    expect(customer.get_by_role("radio", name="Docker image")).to_be_checked()
     customer.get_by_label("Variables, one KEY=value per line").fill(
         "MODE=live\nAPI_TOKEN=tok-123456"
     )
@@ -138,7 +149,9 @@ def test_projects_services_and_monitoring(
     expect(customer.locator("#flashes")).to_contain_text(
         "This would exceed the plan's cpuCores quota (cpuCores: 9"
     )
-    customer.get_by_label("Service name").fill("db")
+    expect(customer.get_by_label("Service name")).to_have_value("db")
+    expect(customer.get_by_role("radio", name="PostgreSQL")).to_be_checked()
+    expect(customer.get_by_label("vCPU cores")).to_have_value("9")
     customer.get_by_label("vCPU cores").fill("")
     customer.get_by_role("button", name="Deploy database").click()
     _settle(panel, customer, "db", "Running")

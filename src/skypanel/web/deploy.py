@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from collections.abc import Awaitable
+from typing import Any, Literal, TypeVar
 
 from fastapi import Response
 
+from skypanel.kit.errors import AppError
 from skypanel.projects.endpoints import get_project
 from skypanel.quotas.service import Usage
 from skypanel.services import endpoints as services
@@ -16,11 +18,13 @@ from skypanel.templates import endpoints as catalog
 from skypanel.templates.schemas import Blueprint
 from skypanel.web import forms
 from skypanel.web.page import CustomerPage, Page
-from skypanel.web.routing import page_router
+from skypanel.web.routing import error_text, page_router
 from skypanel.web.usage import one_service, template_services, usage_bars
 
 router = page_router("/projects/{project_name}/deploy")
+T = TypeVar("T")
 Kind = Literal["template", "app", "database"]
+SECRET_FIELDS = frozenset({"registry_password", "csrf_token"})
 DATABASES = (
     ("postgres", "PostgreSQL", "Relational, with extensions"),
     ("mysql", "MySQL", "Relational"),
@@ -43,6 +47,18 @@ async def wizard(
     search: str = "",
     category: str = "",
 ) -> Response:
+    return await _wizard(page, project_name, kind, search, category)
+
+
+async def _wizard(
+    page: Page,
+    project_name: str,
+    kind: Kind,
+    search: str = "",
+    category: str = "",
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     project = await get_project(project_name, page.org, page.session)
     listed, categories = [], []
     if kind == "template":
@@ -54,6 +70,7 @@ async def wizard(
         )
     return page.render(
         "deploy/wizard.html",
+        status,
         project=project,
         kind=kind,
         templates=listed,
@@ -61,18 +78,51 @@ async def wizard(
         search=search,
         category=category,
         databases=DATABASES,
+        values=values or {},
     )
 
 
 @router.get("/template/{template_id}")
 async def template_form(project_name: str, template_id: uuid.UUID, page: CustomerPage) -> Response:
+    return await _template_form(page, project_name, template_id)
+
+
+async def _template_form(
+    page: Page,
+    project_name: str,
+    template_id: uuid.UUID,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     template = await catalog.get_template(template_id, page.user, page.session)
+    blueprint = Blueprint.model_validate(template.template_schema)
     return page.render(
         "deploy/template.html",
+        status,
         project=await get_project(project_name, page.org, page.session),
         chosen=template,
-        blueprint=Blueprint.model_validate(template.template_schema),
+        blueprint=blueprint,
+        values=values or {},
     )
+
+
+async def _attempt(page: Page, deployment: Awaitable[T]) -> T:
+    """The API's deployment inside a savepoint: refused, it leaves nothing behind, and the objects
+    the page already loaded stay usable for the form that goes back."""
+    savepoint = await page.session.begin_nested()
+    try:
+        return await deployment
+    except AppError:
+        await savepoint.rollback()
+        raise
+
+
+def _refused(page: Page, exc: AppError, posted: dict[str, str], hidden: set[str]) -> None:
+    """The form comes back with what was typed (but for passwords, which are never sent back)
+    and the API's reason."""
+    page.flash("error", error_text(exc))
+    for name in SECRET_FIELDS | hidden:
+        posted.pop(name, None)
 
 
 @router.post("/check")
@@ -98,16 +148,25 @@ async def deploy_template(
     inputs = {
         k.removeprefix("input_"): v for k, v in posted.items() if k.startswith("input_") and v
     }
-    body = page.validate(
-        TemplateDeployIn,
-        {
-            "template_id": template_id,
-            "inputs": inputs,
-            "service_prefix": posted.get("prefix") or None,
-        },
-    )
-    done = await services.deploy_template(page.request, project_name, body, page.org, page.session)
     template = await catalog.get_template(template_id, page.user, page.session)
+    try:
+        body = page.validate(
+            TemplateDeployIn,
+            {
+                "template_id": template_id,
+                "inputs": inputs,
+                "service_prefix": posted.get("prefix") or None,
+            },
+        )
+        done = await _attempt(
+            page,
+            services.deploy_template(page.request, project_name, body, page.org, page.session),
+        )
+    except AppError as exc:
+        blueprint = Blueprint.model_validate(template.template_schema)
+        secret = {f"input_{f.name}" for f in blueprint.inputs if f.is_secret}
+        _refused(page, exc, posted, secret)
+        return await _template_form(page, project_name, template_id, posted, exc.status)
     names = ", ".join(item.service_name for item in done.services)
     page.flash("success", f"{template.display_name} is being deployed: {names}.")
     return page.render(
@@ -124,17 +183,23 @@ async def deploy_template(
 @router.post("/app")
 async def deploy_app(project_name: str, page: CustomerPage) -> Response:
     posted = await _posted(page)
-    data: dict[str, Any] = {
-        "service_name": posted.get("service_name", ""),
-        "source": _source(posted),
-        "env": forms.env_lines(posted.get("env", "")),
-        "domains": forms.domain_lines(posted.get("domains", "")),
-        "ports": forms.port_lines(posted.get("ports", "")),
-        "mounts": forms.volume_lines(posted.get("volumes", "")),
-        "resources": forms.resources(posted),
-    }
-    body = page.validate(AppIn, data)
-    item = await services.deploy_app(page.request, project_name, body, page.org, page.session)
+    try:
+        data: dict[str, Any] = {
+            "service_name": posted.get("service_name", ""),
+            "source": _source(posted),
+            "env": forms.env_lines(posted.get("env", "")),
+            "domains": forms.domain_lines(posted.get("domains", "")),
+            "ports": forms.port_lines(posted.get("ports", "")),
+            "mounts": forms.volume_lines(posted.get("volumes", "")),
+            "resources": forms.resources(posted),
+        }
+        body = page.validate(AppIn, data)
+        item = await _attempt(
+            page, services.deploy_app(page.request, project_name, body, page.org, page.session)
+        )
+    except AppError as exc:
+        _refused(page, exc, posted, set())
+        return await _wizard(page, project_name, "app", values=posted, status=exc.status)
     return _deployed(page, project_name, item.service_name)
 
 
@@ -147,8 +212,15 @@ async def deploy_database(project_name: str, page: CustomerPage) -> Response:
         "version": posted.get("version") or None,
         "resources": forms.resources(posted),
     }
-    body = page.validate(DatabaseIn, data)
-    item = await services.deploy_database(page.request, project_name, body, page.org, page.session)
+    try:
+        body = page.validate(DatabaseIn, data)
+        item = await _attempt(
+            page,
+            services.deploy_database(page.request, project_name, body, page.org, page.session),
+        )
+    except AppError as exc:
+        _refused(page, exc, posted, set())
+        return await _wizard(page, project_name, "database", values=posted, status=exc.status)
     return _deployed(page, project_name, item.service_name)
 
 
