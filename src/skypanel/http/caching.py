@@ -1,20 +1,24 @@
-"""Per-organization cached reads (project list 30 s, usage 1 min), dropped on every change."""
+"""Cached reads (an organization's project list 30 s and usage 1 min, the template catalogue 5 min),
+stored as the exact JSON the API answers with and dropped on every change.
+
+The API answers a hit with the stored bytes; pages decode them into the same models. A read that
+names a `path` is also served by `CachedReads` (`skypanel.http.fastpath`) when the caller is
+cached too, before the request reaches the framework.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from fastapi import Request
-from pydantic import BaseModel
+from fastapi import Request, Response
+from pydantic import TypeAdapter
 
 from skypanel.kit.cache import Cache
 
-M = TypeVar("M", bound=BaseModel)
-PROJECTS_TTL = 30.0
-USAGE_TTL = 60.0
-TEMPLATES_TTL = 300.0
+T = TypeVar("T")
 
 
 def cache_of(request: Request) -> Cache:
@@ -22,26 +26,40 @@ def cache_of(request: Request) -> Cache:
     return cache
 
 
-async def cached(
-    request: Request,
-    key: str,
-    ttl: float,
-    model: type[M],
-    compute: Callable[[], Awaitable[Any]],
-    *,
-    many: bool = False,
-) -> Any:
-    """The cached value of `key`, or `compute()` stored for `ttl` seconds."""
-    cache = cache_of(request)
-    hit = await cache.get(key)
-    if hit is not None:
-        return [model.model_validate(item) for item in hit] if many else model.model_validate(hit)
-    value = await compute()
-    dumped = (
-        [item.model_dump(mode="json") for item in value] if many else value.model_dump(mode="json")
-    )
-    await cache.set(key, dumped, ttl)
-    return value
+@dataclass(frozen=True, slots=True)
+class CachedRead(Generic[T]):
+    name: str
+    ttl: float
+    adapter: TypeAdapter[T]
+    path: str | None = None
+    """The `GET` route that answers with this read of the caller's organization, if any."""
+
+    def for_org(self, organization_id: uuid.UUID) -> str:
+        return f"org:{organization_id}:{self.name}"
+
+    async def _stored(
+        self, request: Request, key: str, compute: Callable[[], Awaitable[T]]
+    ) -> tuple[bytes, T | None]:
+        cache = cache_of(request)
+        raw = await cache.get_raw(key)
+        if raw is not None:
+            return raw, None
+        value = await compute()
+        raw = self.adapter.dump_json(value, by_alias=True)
+        await cache.set_raw(key, raw, self.ttl)
+        return raw, value
+
+    async def value(self, request: Request, key: str, compute: Callable[[], Awaitable[T]]) -> T:
+        """The value itself (for pages)."""
+        raw, value = await self._stored(request, key, compute)
+        return self.adapter.validate_json(raw) if value is None else value
+
+    async def response(
+        self, request: Request, key: str, compute: Callable[[], Awaitable[T]]
+    ) -> Response:
+        """The API's answer: the stored JSON as it is."""
+        raw, _ = await self._stored(request, key, compute)
+        return Response(raw, media_type="application/json")
 
 
 async def invalidate(request: Request, organization_id: uuid.UUID) -> None:

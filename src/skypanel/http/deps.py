@@ -53,13 +53,14 @@ class TokenRevoked(Unauthorized):
     code = "TOKEN_REVOKED"
 
 
-def bearer_token(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def bearer(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header."""
+    scheme, _, token = (authorization or "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 async def _current_user(request: Request, session: Session, settings: AppSettings) -> User:
-    token = bearer_token(request)
+    token = bearer(request.headers.get("authorization"))
     if token is None:
         raise Unauthorized("Authentication required")
     try:

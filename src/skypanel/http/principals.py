@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
+from skypanel.accounts.security import AccessClaims
 from skypanel.kit.cache import Cache
 from skypanel.models import Membership, Organization, User
 
@@ -33,6 +34,19 @@ async def cached_user(cache: Cache, user_id: uuid.UUID) -> User | None:
     if data is None:
         return None
     return User(id=user_id, **{k: data[k] for k in _USER}, **{k: _date(data[k]) for k in _DATES})
+
+
+async def cached_organization(
+    cache: Cache, claims: AccessClaims, choice: str | None
+) -> uuid.UUID | None:
+    """The organization a request acts in, if the caller's account and membership are both
+    cached and the account still accepts this token; None leaves the decision to the full path
+    (which also gives the errors)."""
+    user = await cache.get(f"auth:{claims.user_id}")
+    if user is None or not user["is_active"] or user["token_version"] != claims.token_version:
+        return None
+    member = await cache.get(f"member:{claims.user_id}:{choice or '-'}")
+    return None if member is None else uuid.UUID(member["org"]["id"])
 
 
 async def remember_user(cache: Cache, user: User) -> None:

@@ -17,22 +17,31 @@ class Cache:
     def __init__(self, redis_url: str | None = None, prefix: str = "skypanel:") -> None:
         self.prefix = prefix
         self._redis = aioredis.from_url(redis_url) if redis_url else None
-        self._memory: dict[str, tuple[float, str]] = {}
+        self._memory: dict[str, tuple[float, bytes]] = {}
 
     async def get(self, key: str) -> Any | None:
+        raw = await self.get_raw(key)
+        return None if raw is None else json.loads(raw)
+
+    async def set(self, key: str, value: Any, ttl: float) -> None:
+        await self.set_raw(key, json.dumps(value, default=str).encode(), ttl)
+
+    async def get_raw(self, key: str) -> bytes | None:
+        """The stored JSON document as it is."""
         full = self.prefix + key
         if self._redis is not None:
             raw = await self._redis.get(full)
-            return None if raw is None else json.loads(raw)
+            return raw.encode() if isinstance(raw, str) else raw
         found = self._memory.get(full)
-        if found is None or found[0] < time.monotonic():
+        if found is None:
+            return None
+        if found[0] < time.monotonic():
             self._memory.pop(full, None)
             return None
-        return json.loads(found[1])
+        return found[1]
 
-    async def set(self, key: str, value: Any, ttl: float) -> None:
+    async def set_raw(self, key: str, raw: bytes, ttl: float) -> None:
         full = self.prefix + key
-        raw = json.dumps(value, default=str)
         if self._redis is not None:
             await self._redis.set(full, raw, px=int(ttl * 1000))
         else:

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from collections.abc import Awaitable, Callable
 
-from skypanel.http.caching import PROJECTS_TTL, cached
+from fastapi import APIRouter, Request, Response, status
+from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.http.caching import CachedRead
 from skypanel.http.delivery import commit_and_deliver
 from skypanel.http.deps import CurrentOrg, Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
 from skypanel.models import ContainerProject
+from skypanel.organizations.context import OrgContext
 from skypanel.projects import repository, service
 from skypanel.projects.env import project_env
 from skypanel.projects.schemas import EnvIn, ProjectDetail, ProjectIn, ProjectOut, ServiceBrief
 
 router = APIRouter(prefix="/api/containers/projects", tags=["projects"])
+PROJECTS = CachedRead(
+    "projects", 30.0, TypeAdapter(list[ProjectOut]), path="/api/containers/projects"
+)
 
 
 def _out(project: ContainerProject, counts: dict[str, int]) -> ProjectOut:
@@ -44,17 +52,22 @@ async def _detail(session: Session, project: ContainerProject) -> ProjectDetail:
     )
 
 
-@router.get("", response_model=list[ProjectOut], responses=responses(401, 404))
-async def list_projects(request: Request, org: CurrentOrg, session: Session) -> list[ProjectOut]:
-    """The organization's projects with their services counted by status (cached 30 s)."""
-
+def _listing(org: OrgContext, session: AsyncSession) -> Callable[[], Awaitable[list[ProjectOut]]]:
     async def compute() -> list[ProjectOut]:
         return [_out(p, counts) for p, counts in await repository.with_counts(session, org.id)]
 
-    projects: list[ProjectOut] = await cached(
-        request, f"org:{org.id}:projects", PROJECTS_TTL, ProjectOut, compute, many=True
-    )
-    return projects
+    return compute
+
+
+async def projects_of(request: Request, org: OrgContext, session: AsyncSession) -> list[ProjectOut]:
+    """The organization's projects with their services counted by status (cached 30 s)."""
+    return await PROJECTS.value(request, PROJECTS.for_org(org.id), _listing(org, session))
+
+
+@router.get("", response_model=list[ProjectOut], responses=responses(401, 404))
+async def list_projects(request: Request, org: CurrentOrg, session: Session) -> Response:
+    """The organization's projects with their services counted by status (cached 30 s)."""
+    return await PROJECTS.response(request, PROJECTS.for_org(org.id), _listing(org, session))
 
 
 @router.post(

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.http.caching import USAGE_TTL, cached
+from skypanel.http.caching import CachedRead
 from skypanel.http.deps import CurrentOrg, Session
 from skypanel.http.errors import responses
 from skypanel.kit.schema import ApiModel
@@ -34,15 +35,20 @@ class UsageOut(ApiModel):
     over_quota: bool
 
 
+USAGE = CachedRead("usage", 60.0, TypeAdapter(UsageOut), path="/api/containers/subscription/usage")
+
+
+async def usage_of(request: Request, org: OrgContext, session: AsyncSession) -> UsageOut:
+    """Used, limit and percentage of each quota (cached a minute)."""
+    return await USAGE.value(request, USAGE.for_org(org.id), lambda: _usage(request, org, session))
+
+
 @router.get("/usage", response_model=UsageOut, responses=responses(401, 404))
-async def usage(request: Request, org: CurrentOrg, session: Session) -> UsageOut:
+async def usage(request: Request, org: CurrentOrg, session: Session) -> Response:
     """Used, limit and percentage of each quota; `warning` from 80 % (cached a minute)."""
-
-    async def compute() -> UsageOut:
-        return await _usage(request, org, session)
-
-    result: UsageOut = await cached(request, f"org:{org.id}:usage", USAGE_TTL, UsageOut, compute)
-    return result
+    return await USAGE.response(
+        request, USAGE.for_org(org.id), lambda: _usage(request, org, session)
+    )
 
 
 async def _usage(request: Request, org: OrgContext, session: AsyncSession) -> UsageOut:

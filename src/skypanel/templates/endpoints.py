@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.http.caching import TEMPLATES_TTL, cache_of, cached
+from skypanel.http.caching import CachedRead, cache_of
 from skypanel.http.deps import AdminUser, CurrentUser, Session
 from skypanel.http.errors import responses
 from skypanel.models import ContainerTemplate
@@ -21,6 +22,22 @@ Search = Annotated[
     str | None, Query(max_length=100, description="Matches name, description, category")
 ]
 Category = Annotated[str | None, Query(max_length=100)]
+CATALOGUE = CachedRead("templates", 300.0, TypeAdapter(list[TemplateOut]))
+
+
+def _catalogue_key(search: str | None, category: str | None) -> str:
+    return f"templates:{search or ''}:{category or ''}"
+
+
+async def catalogue(
+    request: Request, session: AsyncSession, search: str | None = None, category: str | None = None
+) -> list[TemplateOut]:
+    """Enabled templates by display order, then name (cached five minutes)."""
+    return await CATALOGUE.value(
+        request,
+        _catalogue_key(search, category),
+        lambda: _listed(session, True, search, category),
+    )
 
 
 @router.get("/templates", response_model=list[TemplateOut], responses=responses(401, 422))
@@ -30,17 +47,13 @@ async def list_templates(
     session: Session,
     search: Search = None,
     category: Category = None,
-) -> list[TemplateOut]:
+) -> Response:
     """Enabled templates by display order, then name (cached five minutes)."""
-
-    async def compute() -> list[TemplateOut]:
-        return await _listed(session, True, search, category)
-
-    key = f"templates:{search or ''}:{category or ''}"
-    listed: list[TemplateOut] = await cached(
-        request, key, TEMPLATES_TTL, TemplateOut, compute, many=True
+    return await CATALOGUE.response(
+        request,
+        _catalogue_key(search, category),
+        lambda: _listed(session, True, search, category),
     )
-    return listed
 
 
 @router.get(

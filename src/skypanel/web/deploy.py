@@ -62,11 +62,10 @@ async def _wizard(
     project = await get_project(project_name, page.org, page.session)
     listed, categories = [], []
     if kind == "template":
-        request, user, session = page.request, page.user, page.session
-        everything = await catalog.list_templates(request, user, session)
+        everything = await catalog.catalogue(page.request, page.session)
         categories = sorted({t.category for t in everything if t.category})
-        listed = await catalog.list_templates(
-            request, user, session, search or None, category or None
+        listed = await catalog.catalogue(
+            page.request, page.session, search or None, category or None
         )
     return page.render(
         "deploy/wizard.html",

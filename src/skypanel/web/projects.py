@@ -22,7 +22,7 @@ router = page_router("/projects")
 async def project_list(page: CustomerPage) -> Response:
     return page.render(
         "projects/list.html",
-        projects=await projects.list_projects(page.request, page.org, page.session),
+        projects=await projects.projects_of(page.request, page.org, page.session),
         subscription=await current_subscription(page),
     )
 
