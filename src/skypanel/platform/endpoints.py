@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from skypanel.http.caching import cache_of
 from skypanel.http.deps import AdminUser, Session
 from skypanel.http.errors import responses
 from skypanel.kit.schema import ApiModel, InputModel
@@ -33,6 +34,10 @@ async def list_settings(_: AdminUser, session: Session) -> list[SettingOut]:
 
 
 @router.put("/{key}", response_model=SettingOut, responses=responses(401, 403, 404, 422))
-async def put_setting(key: str, body: SettingIn, admin: AdminUser, session: Session) -> SettingOut:
+async def put_setting(
+    request: Request, key: str, body: SettingIn, admin: AdminUser, session: Session
+) -> SettingOut:
     value = await service.put_setting(session, key, body.value, admin.id)
+    await session.commit()
+    await service.forget_settings(cache_of(request))
     return SettingOut(key=key, description=service.SETTINGS[key].description, value=value)

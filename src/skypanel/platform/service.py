@@ -10,8 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import record
 from skypanel.kit import clock
+from skypanel.kit.cache import Cache
 from skypanel.kit.errors import InvalidInput, NotFound
 from skypanel.models import PlatformSetting
+
+_CACHED = "platform:setting:"
 
 
 class Branding(BaseModel):
@@ -78,6 +81,20 @@ async def get_setting(session: AsyncSession, key: str) -> Any:
         raise UnknownSetting(f"Unknown setting {key}")
     row = await session.get(PlatformSetting, key)
     return spec.default if row is None else row.value
+
+
+async def cached_setting(cache: Cache, session: AsyncSession, key: str) -> Any:
+    """A setting read on every page (branding), kept a minute; `forget_settings` after a change."""
+    found = await cache.get(f"{_CACHED}{key}")
+    if found is None:
+        found = await get_setting(session, key)
+        await cache.set(f"{_CACHED}{key}", found, 60.0)
+    return found
+
+
+async def forget_settings(cache: Cache) -> None:
+    """Drop cached settings; call it once the change is committed."""
+    await cache.drop(_CACHED)
 
 
 async def put_setting(session: AsyncSession, key: str, value: Any, actor: uuid.UUID) -> Any:

@@ -13,13 +13,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from skypanel.accounts import repository as users
 from skypanel.accounts.security import hash_refresh_token
 from skypanel.config import Settings
+from skypanel.http.caching import cache_of
 from skypanel.http.deps import AppSettings, Session, org_context
 from skypanel.kit import clock
 from skypanel.kit.errors import Forbidden, InvalidInput
 from skypanel.models import Organization, User
 from skypanel.organizations import repository as orgs
 from skypanel.organizations.context import OrgContext
-from skypanel.platform.service import get_setting
+from skypanel.platform.service import cached_setting
 from skypanel.web import cookies
 from skypanel.web.rendering import templates
 
@@ -171,7 +172,7 @@ async def _page(request: Request, session: Session, settings: AppSettings) -> Pa
             sent = value if isinstance(value, str) else None
         if not cookies.csrf_valid(settings, request.cookies.get(cookies.CSRF), sent):
             raise CsrfRejected
-    branding: dict[str, Any] = await get_setting(session, "branding")
+    branding: dict[str, Any] = await cached_setting(cache_of(request), session, "branding")
     page = Page(request, session, settings, branding, secret)
     page.viewer = await _viewer(session, request.cookies.get(cookies.SESSION))
     request.state.page = page

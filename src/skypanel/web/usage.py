@@ -10,8 +10,9 @@ from decimal import Decimal, InvalidOperation
 
 from skypanel.models import ContainerPlan
 from skypanel.quotas import service as quotas
-from skypanel.quotas.endpoints import UsageOut, usage
+from skypanel.quotas.endpoints import usage_of
 from skypanel.subscriptions import repository as subscriptions
+from skypanel.subscriptions.service import NoSubscription
 from skypanel.templates.schemas import Blueprint
 from skypanel.web.page import Page
 
@@ -49,9 +50,10 @@ class Bar:
 
 async def usage_bars(page: Page, adding: quotas.Usage | None = None) -> list[Bar] | None:
     """The organization's quotas (None without a subscription), with what a deployment adds."""
-    if await subscriptions.live(page.session, page.org.id) is None:
+    try:
+        found = await usage_of(page.request, page.org, page.session)
+    except NoSubscription:
         return None
-    found: UsageOut = await usage(page.request, page.org, page.session)
     added = {} if adding is None else adding.by_quota()
     return [
         Bar(LABELS[q.quota], q.unit, q.used, q.limit, float(added.get(q.quota, 0)))
