@@ -152,6 +152,7 @@ def test_projects_services_and_monitoring(
     expect(customer.get_by_label("Service name")).to_have_value("db")
     expect(customer.get_by_role("radio", name="PostgreSQL")).to_be_checked()
     expect(customer.get_by_label("vCPU cores")).to_have_value("9")
+    shot(customer, "deploy-refused")
     customer.get_by_label("vCPU cores").fill("")
     customer.get_by_role("button", name="Deploy database").click()
     _settle(panel, customer, "db", "Running")
