@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bench.billing import DUE
 from bench.dataset import seed_platform
 from bench.seed import seed_due_subscriptions
-from bench.support import scratch_database, table
+from bench.support import scratch_database, settle, table
 from skypanel.billing import service as billing
 from skypanel.kit import clock
 from skypanel.kit.db import create_engine, create_sessionmaker
@@ -62,6 +62,7 @@ async def billing_at(count: int) -> float:
         await seed_due_subscriptions(
             sessions, count=count, plan_id=plan.id, due=DUE, balance_cents=5000
         )
+        await settle(url)
         previous = clock.set_source(lambda: DUE + timedelta(minutes=1))
         started = time.perf_counter()
         try:

@@ -49,6 +49,18 @@ async def scratch_database(*, migrate: bool = True) -> AsyncIterator[str]:
         await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+async def settle(url: str) -> None:
+    """What a freshly seeded database owes before it is timed: statistics, the visibility map and
+    hint bits (VACUUM ANALYZE), and the seed's WAL flushed to the tables (CHECKPOINT), so that none
+    of that work lands inside the measured run."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("VACUUM ANALYZE")
+        await connection.execute("CHECKPOINT")
+    finally:
+        await connection.close()
+
+
 def pgbench_binary() -> str | None:
     found = shutil.which("pgbench")
     if found:

@@ -44,6 +44,7 @@ class ContainerSubscription(UUIDPrimaryKey, Timestamps, Base):
         Index(
             "ix_container_subscriptions_due",
             "current_period_end",
+            "id",
             postgresql_where=text("status = 'active'"),
         ),
         Index(None, "status"),
