@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import APIRouter, Request, Response, status
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,22 +50,19 @@ async def _detail(session: Session, project: ContainerProject) -> ProjectDetail:
     )
 
 
-def _listing(org: OrgContext, session: AsyncSession) -> Callable[[], Awaitable[list[ProjectOut]]]:
-    async def compute() -> list[ProjectOut]:
-        return [_out(p, counts) for p, counts in await repository.with_counts(session, org.id)]
-
-    return compute
+async def _listed(session: AsyncSession, org: OrgContext) -> list[ProjectOut]:
+    return [_out(p, counts) for p, counts in await repository.with_counts(session, org.id)]
 
 
 async def projects_of(request: Request, org: OrgContext, session: AsyncSession) -> list[ProjectOut]:
     """The organization's projects with their services counted by status (cached 30 s)."""
-    return await PROJECTS.value(request, PROJECTS.for_org(org.id), _listing(org, session))
+    return await PROJECTS.value(request, PROJECTS.for_org(org.id), lambda: _listed(session, org))
 
 
 @router.get("", response_model=list[ProjectOut], responses=responses(401, 404))
 async def list_projects(request: Request, org: CurrentOrg, session: Session) -> Response:
     """The organization's projects with their services counted by status (cached 30 s)."""
-    return await PROJECTS.response(request, PROJECTS.for_org(org.id), _listing(org, session))
+    return await PROJECTS.response(request, PROJECTS.for_org(org.id), lambda: _listed(session, org))
 
 
 @router.post(

@@ -15,7 +15,7 @@ from skypanel.quotas.service import Usage
 from skypanel.services import endpoints as services
 from skypanel.services.schemas import AppIn, DatabaseIn, TemplateDeployIn
 from skypanel.templates import endpoints as catalog
-from skypanel.templates.schemas import Blueprint
+from skypanel.templates.schemas import Blueprint, TemplateOut
 from skypanel.web import forms
 from skypanel.web.page import CustomerPage, Page
 from skypanel.web.routing import error_text, page_router
@@ -83,18 +83,19 @@ async def _wizard(
 
 @router.get("/template/{template_id}")
 async def template_form(project_name: str, template_id: uuid.UUID, page: CustomerPage) -> Response:
-    return await _template_form(page, project_name, template_id)
+    template = await catalog.get_template(template_id, page.user, page.session)
+    blueprint = Blueprint.model_validate(template.template_schema)
+    return await _template_form(page, project_name, template, blueprint)
 
 
 async def _template_form(
     page: Page,
     project_name: str,
-    template_id: uuid.UUID,
+    template: TemplateOut,
+    blueprint: Blueprint,
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    template = await catalog.get_template(template_id, page.user, page.session)
-    blueprint = Blueprint.model_validate(template.template_schema)
     return page.render(
         "deploy/template.html",
         status,
@@ -148,6 +149,8 @@ async def deploy_template(
         k.removeprefix("input_"): v for k, v in posted.items() if k.startswith("input_") and v
     }
     template = await catalog.get_template(template_id, page.user, page.session)
+    blueprint = Blueprint.model_validate(template.template_schema)
+    secrets = {field.name for field in blueprint.inputs if field.is_secret}
     try:
         body = page.validate(
             TemplateDeployIn,
@@ -162,10 +165,8 @@ async def deploy_template(
             services.deploy_template(page.request, project_name, body, page.org, page.session),
         )
     except AppError as exc:
-        blueprint = Blueprint.model_validate(template.template_schema)
-        secret = {f"input_{f.name}" for f in blueprint.inputs if f.is_secret}
-        _refused(page, exc, posted, secret)
-        return await _template_form(page, project_name, template_id, posted, exc.status)
+        _refused(page, exc, posted, {f"input_{name}" for name in secrets})
+        return await _template_form(page, project_name, template, blueprint, posted, exc.status)
     names = ", ".join(item.service_name for item in done.services)
     page.flash("success", f"{template.display_name} is being deployed: {names}.")
     return page.render(
@@ -173,9 +174,7 @@ async def deploy_template(
         project_name=project_name,
         chosen=template,
         deployed=done,
-        secrets={
-            f.name for f in Blueprint.model_validate(template.template_schema).inputs if f.is_secret
-        },
+        secrets=secrets,
     )
 
 
