@@ -88,7 +88,7 @@ async def test_cancellation_survives_a_failing_step(
             headers=alice.headers,
             params={"confirm": "test-user-s-organization"},
         )
-    assert response.status_code == 200
+    assert response.status_code == 202
     assert response.json()["refundAmount"] == "15.00"
     await _settle(client, at)
 

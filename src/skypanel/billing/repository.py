@@ -5,10 +5,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import Row, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.models import BillingCycle, ContainerPlan, ContainerService, ContainerSubscription
+from skypanel.models import (
+    ContainerPlan,
+    ContainerService,
+    ContainerSubscription,
+    Wallet,
+)
 
 
 async def claim_due(
@@ -64,15 +69,33 @@ async def claim_overdue(
     ).all()
 
 
-async def failed_cycles(
-    session: AsyncSession, subscription_id: uuid.UUID
-) -> Sequence[BillingCycle]:
+async def claim_payable_suspended(
+    session: AsyncSession, now: datetime, limit: int, after: uuid.UUID | None
+) -> Sequence[ContainerSubscription]:
+    """Suspended subscriptions whose wallet now holds a month of their plan (a credit whose
+    follow-up was lost), locked, in id order; rows other workers hold are skipped. Those
+    suspended at `now` (by this very run) wait for the next run. The wallet is read, not
+    locked: resuming locks it (after the subscription) and checks again."""
+    query = (
+        select(ContainerSubscription)
+        .join(ContainerPlan, ContainerPlan.id == ContainerSubscription.plan_id)
+        .join(Wallet, Wallet.organization_id == ContainerSubscription.organization_id)
+        .where(
+            ContainerSubscription.status == "suspended",
+            or_(
+                ContainerSubscription.suspended_at.is_(None),
+                ContainerSubscription.suspended_at < now,
+            ),
+            Wallet.balance_cents >= ContainerPlan.price_monthly_cents,
+        )
+    )
+    if after is not None:
+        query = query.where(ContainerSubscription.id > after)
     return (
         await session.scalars(
-            select(BillingCycle)
-            .where(BillingCycle.subscription_id == subscription_id, BillingCycle.status == "failed")
-            .order_by(BillingCycle.billing_period_start)
-            .with_for_update()
+            query.order_by(ContainerSubscription.id)
+            .limit(limit)
+            .with_for_update(of=ContainerSubscription, skip_locked=True)
         )
     ).all()
 

@@ -1,9 +1,15 @@
 """Renewals, dunning, suspension and resumption.
 
-Every rule is enforced by the database as well as the code: a cycle is unique per subscription
-and period start (never created or charged twice), ledger entries are unique per cycle, and rows
-are claimed with `FOR UPDATE SKIP LOCKED`, so several workers, a crash or a rerun are harmless.
+Every rule is enforced by the database as well as the code: a renewal is unique per subscription
+and period start (never created or charged twice), no two paid cycles of a subscription overlap
+(a period is paid once), ledger entries are unique per cycle, and rows are claimed with
+`FOR UPDATE SKIP LOCKED`, so several workers, a crash or a rerun are harmless.
 Lock order everywhere: the subscription, then the wallet.
+
+A run renews what is due, then sweeps what waits for money: past-due subscriptions (settled if
+the wallet can pay, suspended once the grace has run out) and suspended ones whose wallet can pay
+a fresh month (resumed), so a credit whose follow-up (`after_credit`) was lost is acted on at the
+next run. The grace period counts from when the failure is recorded, however late the run.
 """
 
 from __future__ import annotations
@@ -18,11 +24,10 @@ import structlog
 from sqlalchemy import Row, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skypanel.activity.service import activity_values, record
+from skypanel.activity.service import record
 from skypanel.billing import repository
 from skypanel.kit import clock
 from skypanel.kit.db import transaction
-from skypanel.kit.money import format_money
 from skypanel.kit.periods import add_months
 from skypanel.models import (
     ActivityLog,
@@ -35,11 +40,8 @@ from skypanel.models import (
 )
 from skypanel.platform.service import get_setting
 from skypanel.services.service import queue_operation
+from skypanel.subscriptions import cycles
 from skypanel.subscriptions import repository as subscriptions
-from skypanel.subscriptions.service import (
-    charge_cycle,
-    pay_cycle,
-)
 from skypanel.wallet import service as wallet
 from skypanel.wallet.service import InsufficientBalance
 
@@ -70,7 +72,8 @@ async def run(
     batch: int = 500,
     progress: Callable[[int], None] | None = None,
 ) -> RunReport:
-    """One billing run at `clock.now()`: renew what is due, then settle what is overdue."""
+    """One billing run at `clock.now()`: renew what is due, settle what is overdue, resume what
+    was suspended and can pay again."""
     report = RunReport()
     now = clock.now()
     after: tuple[datetime, uuid.UUID] | None = None
@@ -96,6 +99,18 @@ async def run(
         if not overdue:
             break
         last = overdue[-1].id
+    last = None
+    while True:
+        async with transaction(sessions) as session:
+            payable = await repository.claim_payable_suspended(session, now, batch, last)
+            for subscription in payable:
+                started = await resume(session, subscription, now)
+                if started is not None:
+                    report.resumed += 1
+                    report.operations += started
+        if not payable:
+            break
+        last = payable[-1].id
     return report
 
 
@@ -103,103 +118,82 @@ async def renew_batch(
     session: AsyncSession, due: Sequence[Row[*tuple[Any, ...]]], now: datetime, grace_days: int
 ) -> RunReport:
     """Charge the next period of each claimed subscription at its plan's current price, all
-    wallets debited at once; a short wallet fails that renewal and starts its grace period."""
+    wallets debited at once; a short wallet fails that renewal and starts its grace period,
+    which runs from now (a late run still grants all of it)."""
     report = RunReport()
-    cycles = [_next_cycle(row, now) for row in due]
-    payable = [cycle for cycle in cycles if cycle["amount_cents"] > 0]
+    renewals = [
+        cycles.new_cycle(
+            subscription_id=row.id,
+            organization_id=row.organization_id,
+            plan_id=row.plan_id,
+            monthly_rate_cents=row.price_monthly_cents,
+            kind="renewal",
+            start=row.current_period_end,
+            end=add_months(row.anchor_at, row.periods_billed + 1),
+            now=now,
+        )
+        for row in due
+    ]
+    payable = [(row, c) for row, c in zip(due, renewals, strict=True) if c["amount_cents"] > 0]
     entries = await wallet.debit_many(
         session,
         [
-            wallet.Debit(
-                organization_id=cycle["organization_id"],
-                amount_cents=cycle["amount_cents"],
-                description=cycle["description"],
-                idempotency_key=f"cycle:{cycle['id']}",
-                reference=wallet.Reference("billing_cycle", cycle["id"]),
+            cycles.debit(
+                cycle_id=c["id"],
+                organization_id=c["organization_id"],
+                amount_cents=c["amount_cents"],
+                plan_name=row.plan_name,
+                start=c["billing_period_start"],
+                end=c["billing_period_end"],
             )
-            for cycle in payable
+            for row, c in payable
         ],
     )
-    paid = {cycle["id"]: entry for cycle, entry in zip(payable, entries, strict=True)}
+    paid = {c["id"]: entry for (_, c), entry in zip(payable, entries, strict=True)}
+    grace_until = now + timedelta(days=grace_days)
     events, subscriptions = [], []
-    for cycle, row in zip(cycles, due, strict=True):
-        amount = format_money(cycle["amount_cents"])
-        grace_until = None
-        if cycle["id"] in paid and paid[cycle["id"]] is None:
-            grace_until = cycle["billing_period_start"] + timedelta(days=grace_days)
+    for cycle, row in zip(renewals, due, strict=True):
+        cycle["attempts"] = 1
+        failed = cycle["id"] in paid and paid[cycle["id"]] is None
+        if failed:
             cycle.update(status="failed", failure_reason="The wallet balance is too low")
-            events.append(_failed_event(row, cycle, grace_until))
+            events.append(
+                cycles.failed_event(
+                    cycle_id=cycle["id"],
+                    subscription_id=row.id,
+                    organization_id=row.organization_id,
+                    amount_cents=cycle["amount_cents"],
+                    grace_until=grace_until,
+                )
+            )
             report.failed += 1
         else:
-            cycle["payment_transaction_id"] = paid.get(cycle["id"])
+            cycle.update(status="billed", payment_transaction_id=paid.get(cycle["id"]))
             events.append(
-                activity_values(
-                    "container.billing.charge",
-                    f"Charged {amount} for {row.plan_name}",
+                cycles.charge_event(
+                    cycle_id=cycle["id"],
                     organization_id=row.organization_id,
-                    entity_type="container_billing_cycle",
-                    entity_id=cycle["id"],
-                    metadata={"amount": amount, "kind": "renewal"},
+                    amount_cents=cycle["amount_cents"],
+                    kind="renewal",
+                    plan_name=row.plan_name,
                 )
             )
             report.charged += 1
         subscriptions.append(
             {
                 "id": row.id,
-                "status": "active" if grace_until is None else "past_due",
-                "grace_until": grace_until,
+                "status": "past_due" if failed else "active",
+                "grace_until": grace_until if failed else None,
                 "current_period_start": cycle["billing_period_start"],
                 "current_period_end": cycle["billing_period_end"],
                 "periods_billed": row.periods_billed + 1,
                 "updated_at": now,
             }
         )
-    for cycle in cycles:
-        del cycle["description"]
-    await session.execute(insert(BillingCycle), cycles)
+    await session.execute(insert(BillingCycle), renewals)
     await session.execute(insert(ActivityLog), events)
     await session.execute(update(ContainerSubscription), subscriptions)
     return report
-
-
-def _next_cycle(row: Row[*tuple[Any, ...]], now: datetime) -> dict[str, Any]:
-    start = row.current_period_end
-    end = add_months(row.anchor_at, row.periods_billed + 1)
-    return {
-        "id": uuid.uuid4(),
-        "subscription_id": row.id,
-        "organization_id": row.organization_id,
-        "plan_id": row.plan_id,
-        "kind": "renewal",
-        "billing_period_start": start,
-        "billing_period_end": end,
-        "monthly_rate_cents": row.price_monthly_cents,
-        "amount_cents": row.price_monthly_cents,
-        "refunded_cents": 0,
-        "status": "billed",
-        "attempts": 1,
-        "failure_reason": None,
-        "payment_transaction_id": None,
-        "description": f"{row.plan_name} plan, {start:%Y-%m-%d} to {end:%Y-%m-%d}",
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _failed_event(
-    row: Row[*tuple[Any, ...]], cycle: dict[str, Any], grace_until: datetime
-) -> dict[str, Any]:
-    amount = format_money(cycle["amount_cents"])
-    return activity_values(
-        "container.billing.failed",
-        f"Renewal of {amount} failed: the wallet is short;"
-        f" services keep running until {grace_until:%Y-%m-%d %H:%M} UTC",
-        organization_id=row.organization_id,
-        entity_type="container_subscription",
-        entity_id=row.id,
-        status="warning",
-        metadata={"cycleId": str(cycle["id"]), "amount": amount},
-    )
 
 
 async def settle(
@@ -225,25 +219,11 @@ async def settle(
     return report
 
 
-async def _try_pay(session: AsyncSession, cycle: BillingCycle, plan: ContainerPlan) -> bool:
-    """Pay the cycle if the wallet can; otherwise mark it `failed` (and write nothing else)."""
-    try:
-        async with session.begin_nested():
-            await pay_cycle(session, cycle, plan, actor=None)
-    except InsufficientBalance as exc:
-        await session.refresh(cycle)
-        cycle.attempts += 1
-        cycle.status = "failed"
-        cycle.failure_reason = exc.message
-        return False
-    return True
-
-
 async def _pay_failed_cycles(session: AsyncSession, subscription: ContainerSubscription) -> bool:
-    for cycle in await repository.failed_cycles(session, subscription.id):
+    for cycle in await subscriptions.failed_cycles(session, subscription.id):
         plan = await session.get(ContainerPlan, cycle.plan_id)
         assert plan is not None
-        if not await _try_pay(session, cycle, plan):
+        if not await cycles.try_pay(session, cycle, plan):
             return False
     return True
 
@@ -281,10 +261,10 @@ async def resume(
     end = add_months(now, 1)
     try:
         async with session.begin_nested():
-            await charge_cycle(session, subscription, plan, now, end, kind="renewal")
+            await cycles.charge_cycle(session, subscription, plan, now, end, kind="renewal")
     except InsufficientBalance:
         return None
-    for unpaid in await repository.failed_cycles(session, subscription.id):
+    for unpaid in await subscriptions.failed_cycles(session, subscription.id):
         unpaid.status = "void"
     ids = [uuid.UUID(value) for value in subscription.suspended_services]
     services = await repository.services_by_id(session, ids)

@@ -15,7 +15,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skypanel.kit import clock
@@ -76,17 +76,51 @@ class ContainerSubscription(UUIDPrimaryKey, Timestamps, Base):
 
 
 class BillingCycle(UUIDPrimaryKey, Timestamps, Base):
-    """One charge for one period of a subscription; unique per period, so never charged twice."""
+    """One charge for one period of a subscription.
+
+    A period is paid at most once: no two paid cycles of a subscription overlap over their paid
+    service, `[billing_period_start, coalesce(effective_end, billing_period_end))`, an exclusion
+    constraint. `effective_end` is where a plan change or a cancellation ended the paid service
+    early; the period the cycle was billed for stays as it was. A renewal (or first charge) is
+    also unique per period start, which makes billing runs idempotent.
+    """
 
     __tablename__ = "container_billing_cycles"
     __table_args__ = (
-        UniqueConstraint("subscription_id", "billing_period_start"),
+        Index(
+            "uq_container_billing_cycles_renewal_period_start",
+            "subscription_id",
+            "billing_period_start",
+            unique=True,
+            postgresql_where=text("kind <> 'proration'"),
+        ),
+        ExcludeConstraint(
+            ("subscription_id", "="),
+            (
+                text(
+                    "tstzrange(billing_period_start, coalesce(effective_end, billing_period_end))"
+                ),
+                "&&",
+            ),
+            name="ex_container_billing_cycles_paid_once",
+            using="gist",
+            where=text(
+                "status IN ('pending', 'billed', 'refunded')"
+                " AND billing_period_start <= billing_period_end"
+            ),
+        ),
         CheckConstraint(
             "status IN ('pending', 'billed', 'failed', 'refunded', 'void')", name="status"
         ),
         CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
         CheckConstraint(
             "refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refund_within_amount"
+        ),
+        CheckConstraint("billing_period_start <= billing_period_end", name="period_in_order"),
+        CheckConstraint(
+            "effective_end IS NULL"
+            " OR (effective_end >= billing_period_start AND effective_end <= billing_period_end)",
+            name="effective_end_within_period",
         ),
         Index(None, "organization_id", "billing_period_start"),
         Index(None, "billing_period_start", "billing_period_end"),
@@ -109,6 +143,7 @@ class BillingCycle(UUIDPrimaryKey, Timestamps, Base):
     kind: Mapped[str] = mapped_column(String(16), server_default="renewal")
     billing_period_start: Mapped[datetime]
     billing_period_end: Mapped[datetime]
+    effective_end: Mapped[datetime | None]
     monthly_rate_cents: Mapped[int] = mapped_column(BigInteger)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     refunded_cents: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))

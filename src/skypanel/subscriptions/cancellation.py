@@ -1,5 +1,6 @@
 """Cancellation: refuse while anything is deployed unless confirmed; then refund the unused part
-of the period and delete everything on Easypanel through retried operations."""
+of the period (the paid cycle's service ends now), void an unpaid renewal, and delete everything
+on Easypanel through retried operations."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import record
-from skypanel.billing.repository import failed_cycles
 from skypanel.kit import clock
 from skypanel.kit.errors import Conflict
-from skypanel.kit.money import format_money, round_half_up
-from skypanel.kit.periods import unused_fraction
+from skypanel.kit.money import format_money
 from skypanel.models import (
     ContainerProject,
     ContainerService,
@@ -24,9 +23,10 @@ from skypanel.models import (
 )
 from skypanel.operations.service import enqueue
 from skypanel.organizations.context import OrgContext
-from skypanel.subscriptions import repository
+from skypanel.subscriptions import cycles, repository
 from skypanel.subscriptions.provisioning import PROVISIONING_KINDS
-from skypanel.subscriptions.service import NoSubscription, refund_cycle
+from skypanel.subscriptions.repository import failed_cycles
+from skypanel.subscriptions.service import NoSubscription
 from skypanel.wallet import repository as wallets
 
 
@@ -62,12 +62,9 @@ async def cancel(session: AsyncSession, org: OrgContext, confirm: str | None) ->
     refund = 0
     current = await repository.cycle_at(session, subscription.id, now)
     if current is not None and subscription.status != "suspended":
-        refund = round_half_up(
-            current.amount_cents
-            * unused_fraction(current.billing_period_start, current.billing_period_end, now)
+        refund = await cycles.end_service(
+            session, current, now, reason="cancellation", actor=org.user.id
         )
-        refund = min(refund, current.amount_cents - current.refunded_cents)
-        await refund_cycle(session, current, refund, reason="cancellation", actor=org.user.id)
     for cycle in await failed_cycles(session, subscription.id):
         cycle.status = "void"
     subscription.status = "cancelled"
@@ -147,26 +144,3 @@ async def _queue_deletion(
             )
         )
     return operations
-
-
-@dataclass(frozen=True, slots=True)
-class Deleted:
-    projects: int
-    services: int
-
-
-async def deletion_counts(session: AsyncSession, operation_ids: list[uuid.UUID]) -> Deleted:
-    """What the deletion operations have removed from Easypanel so far."""
-    done = (
-        await session.scalars(
-            select(EasypanelOperation).where(
-                EasypanelOperation.id.in_(operation_ids),
-                EasypanelOperation.kind == "easypanel.project.destroy",
-                EasypanelOperation.status == "succeeded",
-            )
-        )
-    ).all()
-    return Deleted(
-        projects=sum(1 for op in done if op.result and op.result.get("projectDeleted")),
-        services=sum(int((op.result or {}).get("servicesDeleted", 0)) for op in done),
-    )

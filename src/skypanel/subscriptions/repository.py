@@ -37,14 +37,15 @@ async def get(
 async def cycle_at(
     session: AsyncSession, subscription_id: uuid.UUID, at: datetime
 ) -> BillingCycle | None:
-    """The paid cycle that covers `at` (the one a refund or proration applies to)."""
+    """The paid cycle whose service covers `at` (the one a refund or proration applies to):
+    there is at most one, as paid services of a subscription never overlap."""
     return await session.scalar(
         select(BillingCycle)
         .where(
             BillingCycle.subscription_id == subscription_id,
             BillingCycle.status.in_(("billed", "refunded")),
             BillingCycle.billing_period_start <= at,
-            BillingCycle.billing_period_end > at,
+            func.coalesce(BillingCycle.effective_end, BillingCycle.billing_period_end) > at,
         )
         .order_by(BillingCycle.billing_period_start.desc())
         .limit(1)
@@ -95,3 +96,16 @@ async def monthly_spend(
         .limit(months)
     )
     return [(at.strftime("%Y-%m"), int(cents)) for at, cents in reversed(rows.all())]
+
+
+async def failed_cycles(
+    session: AsyncSession, subscription_id: uuid.UUID
+) -> Sequence[BillingCycle]:
+    return (
+        await session.scalars(
+            select(BillingCycle)
+            .where(BillingCycle.subscription_id == subscription_id, BillingCycle.status == "failed")
+            .order_by(BillingCycle.billing_period_start)
+            .with_for_update()
+        )
+    ).all()

@@ -1,11 +1,15 @@
-"""Subscribe and change plans: one transaction each, wallet locked, provisioning after commit."""
+"""Subscribe and change plans: one transaction each, wallet locked, provisioning after commit.
+
+The money of each cycle (build, charge, refund) is `subscriptions.cycles`, shared with the bulk
+renewal run; `charge_cycle`, `open_cycle`, `pay_cycle` and `refund_cycle` are re-exported here
+for the callers that know them by this module.
+"""
 
 from __future__ import annotations
 
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +29,11 @@ from skypanel.platform.service import get_setting
 from skypanel.quotas.service import exceeded_by_plan
 from skypanel.servers import repository as servers
 from skypanel.servers.service import NotConfigured
-from skypanel.subscriptions import repository
+from skypanel.subscriptions import cycles, repository
+from skypanel.subscriptions.cycles import charge_cycle as charge_cycle
+from skypanel.subscriptions.cycles import open_cycle as open_cycle
+from skypanel.subscriptions.cycles import pay_cycle as pay_cycle
+from skypanel.subscriptions.cycles import refund_cycle as refund_cycle
 from skypanel.subscriptions.naming import (
     candidates,
     easypanel_project_name,
@@ -33,9 +41,9 @@ from skypanel.subscriptions.naming import (
     sanitise,
 )
 from skypanel.subscriptions.provisioning import password_place
+from skypanel.subscriptions.repository import failed_cycles
 from skypanel.wallet import repository as wallets
-from skypanel.wallet import service as wallet
-from skypanel.wallet.service import InsufficientBalance, Reference
+from skypanel.wallet.service import InsufficientBalance
 
 
 class SubscriptionExists(Conflict):
@@ -64,17 +72,6 @@ class Subscribed:
     subscription: ContainerSubscription
     cycle: BillingCycle
     operations: list[Operation]
-
-
-def cycle_reference(cycle: BillingCycle) -> Reference:
-    return Reference("billing_cycle", cycle.id)
-
-
-def cycle_description(plan_name: str, cycle: BillingCycle) -> str:
-    return (
-        f"{plan_name} plan, {cycle.billing_period_start:%Y-%m-%d}"
-        f" to {cycle.billing_period_end:%Y-%m-%d}"
-    )
 
 
 async def subscribe(
@@ -129,81 +126,6 @@ async def subscribe(
     )
     operations = await _queue_provisioning(session, settings, org, subscription)
     return Subscribed(subscription, cycle, operations)
-
-
-async def charge_cycle(
-    session: AsyncSession,
-    subscription: ContainerSubscription,
-    plan: ContainerPlan,
-    start: datetime,
-    end: datetime,
-    *,
-    kind: str,
-    amount_cents: int | None = None,
-    actor: uuid.UUID | None = None,
-) -> BillingCycle:
-    """A cycle, paid from the wallet at once (raises `InsufficientBalance`)."""
-    cycle = await open_cycle(session, subscription, plan, start, end, kind, amount_cents)
-    await pay_cycle(session, cycle, plan, actor=actor)
-    return cycle
-
-
-async def open_cycle(
-    session: AsyncSession,
-    subscription: ContainerSubscription,
-    plan: ContainerPlan,
-    start: datetime,
-    end: datetime,
-    kind: str,
-    amount_cents: int | None = None,
-) -> BillingCycle:
-    """An unpaid (`pending`) cycle for one period; unique per subscription and period start."""
-    cycle = BillingCycle(
-        id=uuid.uuid4(),
-        subscription_id=subscription.id,
-        organization_id=subscription.organization_id,
-        plan_id=plan.id,
-        kind=kind,
-        billing_period_start=start,
-        billing_period_end=end,
-        monthly_rate_cents=plan.price_monthly_cents,
-        amount_cents=plan.price_monthly_cents if amount_cents is None else amount_cents,
-        status="pending",
-    )
-    session.add(cycle)
-    await session.flush()
-    return cycle
-
-
-async def pay_cycle(
-    session: AsyncSession, cycle: BillingCycle, plan: ContainerPlan, *, actor: uuid.UUID | None
-) -> None:
-    """Debit the cycle's amount (its ledger key is the cycle, so it is paid at most once)."""
-    cycle.attempts += 1
-    if cycle.amount_cents > 0:
-        entry = await wallet.post(
-            session,
-            cycle.organization_id,
-            kind="debit",
-            amount_cents=cycle.amount_cents,
-            description=cycle_description(plan.name, cycle),
-            idempotency_key=f"cycle:{cycle.id}",
-            reference=cycle_reference(cycle),
-            actor_id=actor,
-        )
-        cycle.payment_transaction_id = entry.id
-    cycle.status = "billed"
-    cycle.failure_reason = None
-    await record(
-        session,
-        "container.billing.charge",
-        f"Charged {format_money(cycle.amount_cents)} for {plan.name}",
-        organization_id=cycle.organization_id,
-        user_id=actor,
-        entity_type="container_billing_cycle",
-        entity_id=cycle.id,
-        metadata={"amount": format_money(cycle.amount_cents), "kind": cycle.kind},
-    )
 
 
 async def _queue_provisioning(
@@ -266,7 +188,16 @@ async def change_plan(
     session: AsyncSession, org: OrgContext, plan_id: uuid.UUID
 ) -> tuple[ContainerSubscription, int, int]:
     """Move to another plan now: credit the unused old plan, charge the new one for the rest of
-    the period (whose end stays). Returns (subscription, credited cents, charged cents)."""
+    the period (whose end stays). Returns (subscription, credited cents, charged cents), the
+    charge including what settling an overdue renewal took.
+
+    A past-due subscription (its renewal failed, the grace period running) first settles that
+    renewal for the part of the period already used, on the old plan: the change costs exactly
+    what it would have after an on-time renewal, and the unpaid renewal can never be paid in
+    full later on top of the new plan. Refused, changing nothing, when the wallet cannot pay
+    it all. With nothing of the period left (it ended and the renewal has not run yet) the plan
+    changes and the renewal charges the new one.
+    """
     org.require("owner", "admin")
     now = clock.now()
     subscription = await repository.live(session, org.id, lock=True)
@@ -285,43 +216,53 @@ async def change_plan(
             "The organization uses more than this plan allows", exceeded=exceeded
         )
     current = await repository.cycle_at(session, subscription.id, now)
-    credit = 0
-    if current is not None:
-        credit = min(
-            round_half_up(
-                current.amount_cents
-                * unused_fraction(current.billing_period_start, current.billing_period_end, now)
-            ),
-            current.amount_cents - current.refunded_cents,
-        )
-        current.billing_period_end = now
+    overdue = await failed_cycles(session, subscription.id)
+    credit = cycles.unused_cents(current, now) if current is not None else 0
+    owed = sum(cycles.used_cents(cycle, now) for cycle in overdue)
     charge = round_half_up(
         new.price_monthly_cents
         * unused_fraction(subscription.current_period_start, subscription.current_period_end, now)
     )
-    if credit > 0:
-        assert current is not None
-        await refund_cycle(session, current, credit, reason="plan change", actor=org.user.id)
     account = await wallets.lock(session, org.id)
-    if account is None or account.balance_cents < charge:
+    available = (account.balance_cents if account else 0) + credit
+    if account is None or available < owed + charge:
         raise InsufficientBalance(
             "The wallet balance is too low for the new plan",
-            required=format_money(charge),
-            available=format_money(account.balance_cents if account else 0),
+            required=format_money(owed + charge),
+            available=format_money(available),
             currency="USD",
+        )
+    if current is not None:
+        await cycles.end_service(session, current, now, reason="plan change", actor=org.user.id)
+    for cycle in overdue:
+        plan = await session.get(ContainerPlan, cycle.plan_id)
+        assert plan is not None
+        await cycles.settle_used(session, cycle, plan, now, actor=org.user.id)
+    if subscription.status == "past_due":
+        subscription.status = "active"
+        subscription.grace_until = None
+        await record(
+            session,
+            "container.subscription.recover",
+            "Overdue renewal paid for the part used; the subscription is in good standing",
+            organization_id=org.id,
+            user_id=org.user.id,
+            entity_type="container_subscription",
+            entity_id=subscription.id,
         )
     old_plan_id = subscription.plan_id
     subscription.plan_id = new.id
-    await charge_cycle(
-        session,
-        subscription,
-        new,
-        now,
-        subscription.current_period_end,
-        kind="proration",
-        amount_cents=charge,
-        actor=org.user.id,
-    )
+    if now < subscription.current_period_end:
+        await charge_cycle(
+            session,
+            subscription,
+            new,
+            now,
+            subscription.current_period_end,
+            kind="proration",
+            amount_cents=charge,
+            actor=org.user.id,
+        )
     await record(
         session,
         "container.subscription.change",
@@ -334,41 +275,11 @@ async def change_plan(
             "fromPlanId": str(old_plan_id),
             "toPlanId": str(new.id),
             "credited": format_money(credit),
-            "charged": format_money(charge),
+            "charged": format_money(owed + charge),
+            "settled": format_money(owed),
         },
     )
-    return subscription, credit, charge
-
-
-async def refund_cycle(
-    session: AsyncSession, cycle: BillingCycle, cents: int, *, reason: str, actor: uuid.UUID | None
-) -> None:
-    """Give back part of a paid cycle; never more than was paid for it."""
-    cents = min(cents, cycle.amount_cents - cycle.refunded_cents)
-    if cents <= 0:
-        return
-    await wallet.post(
-        session,
-        cycle.organization_id,
-        kind="refund",
-        amount_cents=cents,
-        description=f"Refund ({reason}) for {cycle.billing_period_start:%Y-%m-%d}",
-        idempotency_key=f"refund:{cycle.id}:{cycle.refunded_cents}",
-        reference=cycle_reference(cycle),
-        actor_id=actor,
-    )
-    cycle.refunded_cents += cents
-    cycle.status = "refunded"
-    await record(
-        session,
-        "container.billing.refund",
-        f"Refunded {format_money(cents)} ({reason})",
-        organization_id=cycle.organization_id,
-        user_id=actor,
-        entity_type="container_billing_cycle",
-        entity_id=cycle.id,
-        metadata={"amount": format_money(cents), "reason": reason},
-    )
+    return subscription, credit, owed + charge
 
 
 class SubscriptionSuspended(AppError):

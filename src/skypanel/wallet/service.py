@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,13 +92,30 @@ async def post(
 
 @dataclass(frozen=True, slots=True)
 class Debit:
-    """One charge of a batch (`debit_many`); its idempotency key must be new."""
+    """One charge: posted alone (`charge`) or in a batch (`debit_many`, where its idempotency
+    key must be new)."""
 
     organization_id: uuid.UUID
     amount_cents: int
     description: str
     idempotency_key: str
     reference: Reference
+
+
+async def charge(
+    session: AsyncSession, debit: Debit, *, actor_id: uuid.UUID | None = None
+) -> PaymentTransaction:
+    """Post one debit under the wallet's lock (`post`; raises `InsufficientBalance`)."""
+    return await post(
+        session,
+        debit.organization_id,
+        kind="debit",
+        amount_cents=debit.amount_cents,
+        description=debit.description,
+        idempotency_key=debit.idempotency_key,
+        reference=debit.reference,
+        actor_id=actor_id,
+    )
 
 
 async def debit_many(session: AsyncSession, debits: Sequence[Debit]) -> list[uuid.UUID | None]:
@@ -111,7 +130,7 @@ async def debit_many(session: AsyncSession, debits: Sequence[Debit]) -> list[uui
         for row in await repository.lock_many(session, {d.organization_id for d in debits})
     }
     now = clock.now()
-    entries: list[dict[str, object]] = []
+    entries: list[dict[str, Any]] = []
     results: list[uuid.UUID | None] = []
     for debit in debits:
         wallet_id, balance, currency = wallets[debit.organization_id]
@@ -122,25 +141,21 @@ async def debit_many(session: AsyncSession, debits: Sequence[Debit]) -> list[uui
             continue
         balance -= debit.amount_cents
         wallets[debit.organization_id][1] = balance
-        entry_id = uuid.uuid4()
-        entries.append(
-            {
-                "id": entry_id,
-                "wallet_id": wallet_id,
-                "organization_id": debit.organization_id,
-                "amount_cents": -debit.amount_cents,
-                "balance_after_cents": balance,
-                "currency": currency,
-                "kind": "debit",
-                "description": debit.description,
-                "reference_type": debit.reference.type,
-                "reference_id": debit.reference.id,
-                "idempotency_key": debit.idempotency_key,
-                "actor_user_id": None,
-                "created_at": now,
-            }
+        line = _line(
+            wallet_id=wallet_id,
+            organization_id=debit.organization_id,
+            currency=currency,
+            kind="debit",
+            signed=-debit.amount_cents,
+            balance_after=balance,
+            description=debit.description,
+            idempotency_key=debit.idempotency_key,
+            reference=debit.reference,
+            actor_id=None,
+            now=now,
         )
-        results.append(entry_id)
+        entries.append(line)
+        results.append(line["id"])
     if entries:
         await session.execute(insert(PaymentTransaction), entries)
         await session.execute(
@@ -160,20 +175,53 @@ def _append(
     actor_id: uuid.UUID | None,
 ) -> PaymentTransaction:
     """Move the (locked) wallet's balance and build the ledger line that records it."""
+    now = clock.now()
     wallet.balance_cents += signed
-    wallet.updated_at = clock.now()
+    wallet.updated_at = now
     return PaymentTransaction(
-        id=uuid.uuid4(),
-        wallet_id=wallet.id,
-        organization_id=wallet.organization_id,
-        amount_cents=signed,
-        balance_after_cents=wallet.balance_cents,
-        currency=wallet.currency,
-        kind=kind,
-        description=description,
-        reference_type=reference.type if reference else None,
-        reference_id=reference.id if reference else None,
-        idempotency_key=idempotency_key,
-        actor_user_id=actor_id,
-        created_at=clock.now(),
+        **_line(
+            wallet_id=wallet.id,
+            organization_id=wallet.organization_id,
+            currency=wallet.currency,
+            kind=kind,
+            signed=signed,
+            balance_after=wallet.balance_cents,
+            description=description,
+            idempotency_key=idempotency_key,
+            reference=reference,
+            actor_id=actor_id,
+            now=now,
+        )
     )
+
+
+def _line(
+    *,
+    wallet_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    currency: str,
+    kind: str,
+    signed: int,
+    balance_after: int,
+    description: str,
+    idempotency_key: str,
+    reference: Reference | None,
+    actor_id: uuid.UUID | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of one ledger line: the one builder of `post` and of `debit_many`."""
+    return {
+        "id": uuid.uuid4(),
+        "wallet_id": wallet_id,
+        "organization_id": organization_id,
+        "amount_cents": signed,
+        "balance_after_cents": balance_after,
+        "currency": currency,
+        "kind": kind,
+        "description": description,
+        "reference_type": reference.type if reference else None,
+        "reference_id": reference.id if reference else None,
+        "idempotency_key": idempotency_key,
+        "actor_user_id": actor_id,
+        "created_at": now,
+    }
