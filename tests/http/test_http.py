@@ -1,12 +1,8 @@
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
-import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel.app import attach_database, create_app
@@ -119,21 +115,6 @@ async def test_rate_limits_per_client_and_per_user_in_memory(
     account = await register(client)
     async with _limited_client(settings, engine, db, f"memory-{uuid.uuid4().hex}") as http:
         await _exercise_tiers(http, account)
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    url = os.environ.get("SKYPANEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    connection = aioredis.from_url(url)
-    try:
-        await connection.ping()
-    except (OSError, aioredis.ConnectionError) as exc:
-        await connection.aclose()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at {url} is not reachable ({exc}); CI needs it")
-        pytest.skip(f"Redis at {url} is not reachable; set SKYPANEL_TEST_REDIS_URL to run this")
-    yield url
-    await connection.aclose()
 
 
 async def test_rate_limits_shared_through_redis(

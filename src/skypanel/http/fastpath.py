@@ -3,24 +3,30 @@ its membership) and the read are all cached, the stored JSON goes out as it is.
 
 Nothing here decides anything the full path would not: any miss, doubt or error passes the
 request on, and the route answers (and fills the caches) as usual. The account and membership
-entries are the ones `deps` caches and every change drops (`principals.forget`), so a revoked
-token or a removed member stops being served here exactly when the full path stops too.
+entries are the ones `deps` caches, read under the same generations, and the decision is the
+full path's own rule (`principals.refusal`), so a revoked token or a removed member stops being
+served here exactly when the full path stops too.
+
+Round trips to the cache: two when the request names its organization (`X-Organization-Id`):
+both generations, then the account, membership and read entries; four otherwise (the
+organization, hence its generation, is known only from the membership entry).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from skypanel.accounts.security import TokenError, decode_access_token
 from skypanel.config import Settings
-from skypanel.http import principals
+from skypanel.http import caching, principals
 from skypanel.http.caching import CachedRead
 from skypanel.http.deps import bearer
 from skypanel.kit.cache import Cache
+from skypanel.kit.tokens import TokenError, decode_access_token
 
 
 class CachedReads:
@@ -52,7 +58,31 @@ class CachedReads:
         except TokenError:
             return None
         choice = headers.get("x-organization-id")
-        organization_id = await principals.cached_organization(self.cache, claims, choice)
+        named = _organization_id(choice)
+        user_scope = principals.scope(claims.user_id)
+        scopes = [user_scope] if named is None else [user_scope, caching.scope(named)]
+        generations = await self.cache.generations(*scopes)
+        if generations is None:
+            return None
+        keys = list(principals.entries(claims.user_id, generations[0], choice))
+        if named is not None:
+            keys.append(read.key(named, generations[1]))
+        found = await self.cache.get_many_raw(*keys)
+        organization_id = principals.acting_organization(claims, found[0], found[1])
         if organization_id is None:
             return None
-        return await self.cache.get_raw(read.for_org(organization_id))
+        if named is not None:
+            return found[2] if organization_id == named else None
+        current = await self.cache.generations(caching.scope(organization_id))
+        if current is None:
+            return None
+        return await self.cache.get_raw(read.key(organization_id, current[0]))
+
+
+def _organization_id(choice: str | None) -> uuid.UUID | None:
+    if choice is None:
+        return None
+    try:
+        return uuid.UUID(choice)
+    except ValueError:
+        return None

@@ -1,23 +1,97 @@
 """Who is calling, cached for a few seconds: the user and the acting membership, so cached reads
-need no database at all. Any change to a user (password, role, disabling) or to a membership
-drops the entries at once; with several processes and no Redis, another process may trust a
-revoked token for at most `TTL` seconds."""
+need no database at all, and the one rule that decides whether a verified token may act for its
+account (`refusal`), used by the full path (`deps`) and the fast path (`fastpath`) alike.
+
+A user's entries are stored under the user's current generation (`user:{id}:g{n}:auth`,
+`user:{id}:g{n}:member:{choice}`); any change to a user (password, role, disabling) or to a
+membership calls `forget_users` once committed, which starts a new generation, so the old
+entries are never read again. With several processes and no Redis, or when that bump does not
+reach Redis, another process may trust a revoked token for at most `TTL` seconds."""
 
 from __future__ import annotations
 
+import enum
+import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from fastapi import Request
 
-from skypanel.accounts.security import AccessClaims
 from skypanel.kit.cache import Cache
+from skypanel.kit.tokens import AccessClaims
 from skypanel.models import Membership, Organization, User
 
 TTL = 15.0
 _USER = ("email", "name", "role", "is_active", "token_version")
 _DATES = ("last_login_at", "created_at", "updated_at")
+
+
+class Standing(Protocol):
+    """What the rule needs to know about an account (a `User` has it)."""
+
+    @property
+    def is_active(self) -> bool: ...
+
+    @property
+    def token_version(self) -> int: ...
+
+
+class Refusal(enum.Enum):
+    """Why a verified token may not act for its account; the value is the message to show."""
+
+    NO_ACCOUNT = "The account no longer exists or is disabled"
+    """401 INVALID_TOKEN."""
+    REVOKED = "The access token has been revoked"
+    """401 TOKEN_REVOKED: the account's token version moved on (password change, sign-out)."""
+
+
+def refusal(account: Standing | None, claims: AccessClaims) -> Refusal | None:
+    """The rule: a token verified by signature and expiry (`claims`) acts for its account only
+    while the account exists, is active and still has the token's version. None: it may."""
+    if account is None or not account.is_active:
+        return Refusal.NO_ACCOUNT
+    if account.token_version != claims.token_version:
+        return Refusal.REVOKED
+    return None
+
+
+class _Cached(NamedTuple):
+    is_active: bool
+    token_version: int
+
+
+def scope(user_id: uuid.UUID) -> str:
+    """The generation scope of what is cached about a user."""
+    return f"user:{user_id}"
+
+
+def entries(user_id: uuid.UUID, generation: int, choice: str | None) -> tuple[str, str]:
+    """The keys of a user's account entry and of its membership entry for `choice` (the
+    `X-Organization-Id` asked for, or None for the user's first organization)."""
+    base = f"user:{user_id}:g{generation}"
+    return f"{base}:auth", f"{base}:member:{choice or '-'}"
+
+
+async def user_generation(cache: Cache, user_id: uuid.UUID) -> int | None:
+    """The user's current generation; None when the cache cannot say. Read it before reading
+    the database and pass it to `remember_*`, so a fill that raced a change stays out of sight."""
+    found = await cache.generations(scope(user_id))
+    return None if found is None else found[0]
+
+
+def acting_organization(
+    claims: AccessClaims, account: bytes | None, member: bytes | None
+) -> uuid.UUID | None:
+    """The organization a verified token acts in, from the raw account and membership entries
+    (`entries`, read under one generation), if both are cached and `refusal` lets the token
+    through; None leaves the decision to the full path (which also gives the errors)."""
+    if account is None or member is None:
+        return None
+    user = json.loads(account)
+    if refusal(_Cached(user["is_active"], user["token_version"]), claims) is not None:
+        return None
+    return uuid.UUID(json.loads(member)["org"]["id"])
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -28,37 +102,41 @@ def _date(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-async def cached_user(cache: Cache, user_id: uuid.UUID) -> User | None:
-    """A detached copy of the user (no password hash): read it, never change it."""
-    data = await cache.get(f"auth:{user_id}")
+async def _current(cache: Cache, user_id: uuid.UUID, known: int | None) -> int | None:
+    return await user_generation(cache, user_id) if known is None else known
+
+
+async def cached_user(
+    cache: Cache, user_id: uuid.UUID, *, generation: int | None = None
+) -> User | None:
+    """A detached copy of the user (no password hash): read it, never change it.
+    `generation`: the one from `user_generation` (by default, read now)."""
+    current = await _current(cache, user_id, generation)
+    if current is None:
+        return None
+    data = await cache.get(entries(user_id, current, None)[0])
     if data is None:
         return None
     return User(id=user_id, **{k: data[k] for k in _USER}, **{k: _date(data[k]) for k in _DATES})
 
 
-async def cached_organization(
-    cache: Cache, claims: AccessClaims, choice: str | None
-) -> uuid.UUID | None:
-    """The organization a request acts in, if the caller's account and membership are both
-    cached and the account still accepts this token; None leaves the decision to the full path
-    (which also gives the errors)."""
-    user = await cache.get(f"auth:{claims.user_id}")
-    if user is None or not user["is_active"] or user["token_version"] != claims.token_version:
-        return None
-    member = await cache.get(f"member:{claims.user_id}:{choice or '-'}")
-    return None if member is None else uuid.UUID(member["org"]["id"])
-
-
-async def remember_user(cache: Cache, user: User) -> None:
+async def remember_user(cache: Cache, user: User, *, generation: int | None = None) -> None:
+    """Cache the user, under `generation` if given (read before the user was loaded), else now."""
+    current = await _current(cache, user.id, generation)
+    if current is None:
+        return
     data: dict[str, Any] = {k: getattr(user, k) for k in _USER}
     data.update({k: _stamp(getattr(user, k)) for k in _DATES})
-    await cache.set(f"auth:{user.id}", data, TTL)
+    await cache.set(entries(user.id, current, None)[0], data, TTL)
 
 
 async def cached_membership(
-    cache: Cache, user_id: uuid.UUID, choice: str | None
+    cache: Cache, user_id: uuid.UUID, choice: str | None, *, generation: int | None = None
 ) -> tuple[Organization, Membership] | None:
-    data = await cache.get(f"member:{user_id}:{choice or '-'}")
+    current = await _current(cache, user_id, generation)
+    if current is None:
+        return None
+    data = await cache.get(entries(user_id, current, choice)[1])
     if data is None:
         return None
     org, member = data["org"], data["member"]
@@ -81,8 +159,16 @@ async def cached_membership(
 
 
 async def remember_membership(
-    cache: Cache, user_id: uuid.UUID, choice: str | None, found: tuple[Organization, Membership]
+    cache: Cache,
+    user_id: uuid.UUID,
+    choice: str | None,
+    found: tuple[Organization, Membership],
+    *,
+    generation: int | None = None,
 ) -> None:
+    current = await _current(cache, user_id, generation)
+    if current is None:
+        return
     organization, membership = found
     data = {
         "org": {
@@ -99,12 +185,16 @@ async def remember_membership(
             "created_at": _stamp(membership.created_at),
         },
     }
-    await cache.set(f"member:{user_id}:{choice or '-'}", data, TTL)
+    await cache.set(entries(user_id, current, choice)[1], data, TTL)
+
+
+async def forget_users(cache: Cache, *user_ids: uuid.UUID) -> None:
+    """Make what is cached about these users stale (call it once their account or memberships
+    changed and the change is committed). Never raises: a bump the cache did not take leaves
+    the old entries until their TTL (`TTL` seconds)."""
+    await cache.bump(*(scope(user_id) for user_id in user_ids))
 
 
 async def forget(request: Request, *user_ids: uuid.UUID) -> None:
-    """Drop what is cached about these users (after their account or memberships changed)."""
-    cache: Cache = request.app.state.cache
-    for user_id in user_ids:
-        await cache.drop(f"auth:{user_id}")
-        await cache.drop(f"member:{user_id}:")
+    """`forget_users` for a request's app (kept until every caller moves to it)."""
+    await forget_users(request.app.state.cache, *user_ids)
