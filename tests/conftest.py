@@ -40,6 +40,7 @@ from skypanel.kit.migrate import upgrade_to_head  # noqa: E402
 from skypanel.models import EasypanelServer  # noqa: E402
 from skypanel.operations.service import Runner  # noqa: E402
 from skypanel.servers.service import save as save_server  # noqa: E402
+from tests.locks import LockWatch, watching  # noqa: E402
 from tests.support import Account, make_admin, register  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,3 +237,19 @@ async def bob(client: httpx.AsyncClient) -> Account:
 @pytest.fixture
 async def admin(client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession]) -> Account:
     return await make_admin(client, db)
+
+
+@pytest.fixture
+def no_locks_during_calls(
+    easypanel: RunningEmulator,
+    settings: Settings,
+    committed: async_sessionmaker[AsyncSession],
+) -> Iterator[LockWatch]:
+    """Fail the test if SkyPanel calls Easypanel while one of its database sessions is idle in a
+    transaction that wrote or locked rows (see `tests.locks`). Needs `committed` sessions."""
+    assert settings.database_url is not None
+    with watching(easypanel.controller, settings.database_url) as watch:
+        yield watch
+    problems = watch.problems()
+    if problems:
+        pytest.fail(f"Easypanel was called while rows were locked:\n{problems}", pytrace=False)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from skypanel.templates.safety import (
     check_spec,
     check_template,
     scan,
+    service_violations,
 )
 
 APP = {"name": "web", "image": "nginx:1.27", "domains": [{"port": 80}]}
@@ -128,3 +130,37 @@ def test_scan_reads_service_objects_from_easypanel() -> None:
         ("mounts.0", "a bind mount of the host path /var/run/docker.sock"),
         ("mounts.0.hostPath", "the Docker socket"),
     ]
+
+
+def test_services_as_easypanel_reports_them_are_judged_by_one_rule() -> None:
+    reported: dict[str, Any] = {
+        "type": "app",
+        "projectName": "acme",
+        "name": "web",
+        "env": "MODE=prod\nHOST=example.com",
+        "source": {"type": "image", "image": "nginx:1.27"},
+        "deploy": {"replicas": 1, "zeroDowntime": True, "capAdd": ["SYS_ADMIN"]},
+        "mounts": [{"type": "bind", "hostPath": "/", "mountPath": "/host"}],
+        "domains": [{"host": "web.example.com", "destinationType": "service"}],
+    }
+    reported["deploy"] |= {"privileged": True, "networkMode": "host"}
+    assert [(v.service, v.where, v.reason) for v in service_violations(reported)] == [
+        ("web", "deploy.capAdd", "the capabilities SYS_ADMIN"),
+        ("web", "deploy.privileged", "privileged mode"),
+        ("web", "deploy.networkMode", "host networking"),
+        ("web", "mounts.0", "a bind mount of the host path /"),
+    ]
+    clean = {**reported, "deploy": {"replicas": 1}, "mounts": []}
+    assert service_violations(clean) == []
+
+
+def test_app_deployments_use_the_same_rule_as_reported_services() -> None:
+    mounts = [{"type": "bind", "hostPath": "/srv", "mountPath": "/srv"}]
+    reported = {"name": "web", "mounts": mounts, "deploy": {"capAdd": ["SYS_ADMIN"]}}
+    violations = [
+        {"service": "web", "where": "mounts.0", "reason": "a bind mount of the host path /srv"},
+        {"service": "web", "where": "deploy.capAdd", "reason": "the capabilities SYS_ADMIN"},
+    ]
+    assert [asdict(v) for v in service_violations(reported)] == violations
+    deploy = DeploySettings(cap_add=["SYS_ADMIN"])  # a model, as the deploy form sends it
+    assert refused(check_app, "web", mounts=mounts, deploy=deploy) == violations

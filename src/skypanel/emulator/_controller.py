@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
 from skypanel.emulator._faults import Envelope, FailRule, Faults, HangRule, RecordedRequest
 from skypanel.emulator._state import State
 from skypanel.emulator._world import World, public
+
+RequestHook = Callable[[RecordedRequest], None]
+"""Called with each RPC request as it arrives, before it is handled and answered."""
 
 
 class EmulatorController:
@@ -20,6 +24,7 @@ class EmulatorController:
         self._journal: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._hangs: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._hooks: list[RequestHook] = []
 
     # State -----------------------------------------------------------------------------------
 
@@ -56,6 +61,18 @@ class EmulatorController:
             elif runtime.desired:
                 self.world.run(project, service, runtime.desired, delay=0)
 
+    def edit_service(
+        self, project: str, service: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Change a service's settings directly, as its owner can in Easypanel's own UI, including
+        settings SkyPanel's client has no procedure for (mounts, privileged mode...). Nested objects
+        are merged key by key; anything else is replaced. Returns the service as now reported."""
+        with self.world.lock:
+            found = self.world.service(project, service)
+            _merge(found, copy.deepcopy(dict(changes)))
+            self.world.persist()
+            return copy.deepcopy(public(found))
+
     def advance(self, seconds: float) -> None:
         """Move the emulator's clock (pending deploys finish, logs and stats move)."""
         self.world.clock.advance(seconds)
@@ -63,7 +80,9 @@ class EmulatorController:
             self.world.settle()
 
     def reset(self) -> None:
-        """Fresh state, no faults, empty journal; hanging requests are released."""
+        """Fresh state, no faults, empty journal; hanging requests are released.
+
+        Request hooks stay: they belong to whoever drives the emulator, not to its state."""
         self.world.reset()
         self.clear_faults()
         self.clear_requests()
@@ -133,8 +152,28 @@ class EmulatorController:
     # Journal ---------------------------------------------------------------------------------
 
     def record(self, request: RecordedRequest) -> None:
+        """Journal a request as it arrives, then run the request hooks on it (in the emulator's
+        thread, before the request is handled: a slow hook delays the answer)."""
         with self._lock:
             self._journal.append(request)
+            hooks = list(self._hooks)
+        for hook in hooks:
+            hook(request)
+
+    def on_request(self, hook: RequestHook) -> Callable[[], None]:
+        """Run `hook` on every RPC request from now on; returns a function that removes it.
+
+        The hook runs synchronously in the emulator's server thread and should not raise (an
+        exception there answers the request with a 500)."""
+        with self._lock:
+            self._hooks.append(hook)
+
+        def remove() -> None:
+            with self._lock:
+                if hook in self._hooks:
+                    self._hooks.remove(hook)
+
+        return remove
 
     def requests(self, procedure: str | None = None) -> list[RecordedRequest]:
         """Requests received so far (oldest first), optionally of one procedure."""
@@ -144,3 +183,12 @@ class EmulatorController:
     def clear_requests(self) -> None:
         with self._lock:
             self._journal.clear()
+
+
+def _merge(target: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    for key, value in changes.items():
+        current = target.get(key)
+        if isinstance(value, Mapping) and isinstance(current, dict):
+            _merge(current, value)
+        else:
+            target[key] = value

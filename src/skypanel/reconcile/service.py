@@ -1,29 +1,53 @@
-"""Compare each server's projects and services (one listProjectsAndServices call) with the
-records: import services created directly in Easypanel (customer logins allow it) and count
-them against the quota, stop imported ones that break the safety rules, mark records whose
-resource vanished as `missing`, and report unknown projects in SkyPanel's namespace."""
+"""Compare each server's projects and services with the records, every five minutes.
+
+Services created directly in Easypanel (customer logins allow it) are imported and counted
+against the quota; every service with a record, imported or made by the panel, is judged by the
+safety rules on what Easypanel reports for it and stopped when it breaks them; records whose
+resource vanished are marked `missing`; unknown projects in SkyPanel's namespace are reported.
+
+A run never calls Easypanel inside a transaction. Per server it reads a snapshot of the records
+and closes that transaction, lists the server (and reads its task stats when a service already
+stopped for safety may have been started again), then writes back in one short transaction that
+re-reads each row it changes under lock and acts only if the row is still in the state that
+justified the change: a service deployed, redeployed or deleted meanwhile is left alone.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.activity.service import record
 from skypanel.easypanel import EasypanelClient, EasypanelError
-from skypanel.easypanel.schemas import Service
-from skypanel.kit import clock
+from skypanel.easypanel.schemas import TaskStats
 from skypanel.kit.db import transaction
-from skypanel.models import ContainerProject, ContainerService, EasypanelServer, Organization
-from skypanel.operations.service import ClientSource, enqueue
-from skypanel.services.workload import database_kind
+from skypanel.models import ContainerProject, ContainerService
+from skypanel.operations.service import ClientSource
+from skypanel.reconcile import repository
+from skypanel.reconcile._drift import (
+    IMPORTABLE_INTO,
+    Findings,
+    Import,
+    Unsafe,
+    compare,
+    listed,
+    mark_stopped,
+    namespace_prefixes,
+    running_again,
+    stop_reason,
+    stopped_for,
+)
+from skypanel.services.service import queue_operation
+from skypanel.templates.safety import Violation
 
 log = structlog.get_logger(__name__)
-UNSAFE_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
+GONE = "The service is no longer on Easypanel"
+_DATABASES = ("postgres", "mysql", "mariadb", "mongo", "redis")
 
 
 @dataclass
@@ -40,86 +64,87 @@ async def reconcile(
 ) -> DriftReport:
     report = DriftReport()
     async with sessions() as session:
-        servers = (
-            await session.scalars(select(EasypanelServer).where(EasypanelServer.active))
-        ).all()
-    for server in servers:
-        client = await clients.client_for(server.id)
-        try:
-            listing = await client.list_projects_and_services()
-        except EasypanelError as exc:
-            log.warning("reconcile.unreachable", server=str(server.id), error=exc.code)
-            continue
-        names = {project.name for project in listing.projects}
-        await _server(sessions, client, server, names, listing.services, report)
+        servers = await repository.active_servers(session)
+    for server_id in servers:
+        await _server(sessions, clients, server_id, report)
     return report
 
 
 async def _server(
     sessions: async_sessionmaker[AsyncSession],
-    client: EasypanelClient,
-    server: EasypanelServer,
-    names: set[str],
-    services: list[Service],
+    clients: ClientSource,
+    server_id: uuid.UUID,
     report: DriftReport,
 ) -> None:
-    live = {(s.project_name, s.name): s for s in services}
+    async with sessions() as session:
+        before = await repository.snapshot(session, server_id)
+    client = await clients.client_for(server_id)
+    try:
+        listing = await client.list_projects_and_services()
+    except EasypanelError as exc:
+        log.warning("reconcile.unreachable", server=str(server_id), error=exc.code)
+        return
+    found = compare(before, listing)
+    marked = any(unsafe.marked for unsafe in found.unsafe)
+    tasks = await _task_stats(client, server_id) if marked else None
+    stops = [u for u in found.unsafe if not u.marked or running_again(u, tasks)]
     async with transaction(sessions) as session:
-        ours = (
-            await session.scalars(
-                select(ContainerProject).where(ContainerProject.server_id == server.id)
-            )
-        ).all()
-        by_name = {p.easypanel_project_name: p for p in ours}
-        records = (
-            await session.scalars(
-                select(ContainerService).where(
-                    ContainerService.project_id.in_([p.id for p in ours])
-                )
-            )
-        ).all()
-        known = {
-            (
-                next(p.easypanel_project_name for p in ours if p.id == r.project_id),
-                r.easypanel_service_name,
-            ): r
-            for r in records
-        }
-        for key, item in known.items():
-            if key not in live and item.status not in ("creating", "deleting", "missing"):
-                item.status, item.last_error = "missing", "The service is no longer on Easypanel"
-                report.missing.append("/".join(key))
-        for mine in ours:
-            if mine.easypanel_project_name not in names and mine.status == "active":
-                mine.status = "missing"
-                report.missing.append(mine.easypanel_project_name)
-        for key, found in live.items():
-            holder = by_name.get(key[0])
-            if holder is None or key in known or holder.status not in ("active", "missing"):
-                continue
-            await _import(session, client, holder, found, report)
-        slugs = set(await session.scalars(select(Organization.slug)))
-        for name in sorted(names - set(by_name)):
-            if any(name == slug or name.startswith(f"{slug}-") for slug in slugs):
-                report.unknown_projects.append(name)
-                await record(
-                    session,
-                    "container.drift.unknown_project",
-                    f"Easypanel project {name} is in SkyPanel's namespace but has no record",
-                    status="warning",
-                    metadata={"project": name, "serverId": str(server.id)},
-                )
+        await _write_back(session, server_id, found, stops, report)
+
+
+async def _task_stats(client: EasypanelClient, server_id: uuid.UUID) -> dict[str, TaskStats] | None:
+    try:
+        return await client.get_task_stats()
+    except EasypanelError as exc:
+        log.warning("reconcile.task_stats_unavailable", server=str(server_id), error=exc.code)
+        return None
+
+
+async def _write_back(
+    session: AsyncSession,
+    server_id: uuid.UUID,
+    found: Findings,
+    stops: list[Unsafe],
+    report: DriftReport,
+) -> None:
+    project_ids = {p.id for p in found.missing_projects} | {i.project.id for i in found.imports}
+    projects = await repository.lock_projects(session, project_ids)
+    services = await repository.lock_services(
+        session, {s.id for s in found.missing_services} | {u.seen.id for u in stops}
+    )
+    for seen in found.missing_services:
+        row = services.get(seen.id)
+        if row is not None and seen.unchanged(row):
+            row.status, row.last_error = "missing", GONE
+            report.missing.append(seen.where)
+    for seen_project in found.missing_projects:
+        locked = projects.get(seen_project.id)
+        if locked is not None and seen_project.unchanged(locked):
+            locked.status = "missing"
+            report.missing.append(seen_project.name)
+    for item in found.imports:
+        locked = projects.get(item.project.id)
+        if locked is not None and locked.status in IMPORTABLE_INTO:
+            await _import(session, locked, item, report)
+    owners = await repository.projects(session, {u.seen.project_id for u in stops})
+    for unsafe in stops:
+        row = services.get(unsafe.seen.id)
+        if row is None or row.status == "deleting":
+            continue
+        if not unsafe.marked and stopped_for(row, unsafe.reason):
+            continue  # stopped for this reason since the snapshot
+        await _stop(session, owners[row.project_id], row, unsafe.violations, report)
+    await _unknown_projects(session, server_id, found.unknown_projects, report)
 
 
 async def _import(
-    session: AsyncSession,
-    client: EasypanelClient,
-    project: ContainerProject,
-    found: Service,
-    report: DriftReport,
+    session: AsyncSession, project: ContainerProject, item: Import, report: DriftReport
 ) -> None:
+    found = item.found
+    if await repository.has_service(session, project.id, found.name):
+        return  # deployed through SkyPanel since the snapshot
     resources = found.resources
-    item = ContainerService(
+    row = ContainerService(
         id=uuid.uuid4(),
         project_id=project.id,
         organization_id=project.organization_id,
@@ -135,8 +160,11 @@ async def _import(
         storage_limit_gb=Decimal("0"),
         configuration={"imported": True},
     )
-    session.add(item)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return  # a record with this name was added meanwhile
     where = f"{project.easypanel_project_name}/{found.name}"
     report.imported.append(where)
     await record(
@@ -145,54 +173,81 @@ async def _import(
         f"Service {where} created in Easypanel was imported and counts against the quota",
         organization_id=project.organization_id,
         entity_type="container_service",
-        entity_id=item.id,
+        entity_id=row.id,
         status="warning",
     )
-    reason = await _unsafe(client, project.easypanel_project_name, found)
-    if reason is None:
-        return
-    item.desired_state, item.last_error = "stopped", f"Stopped: {reason}"
-    operation = await enqueue(
+    if item.violations:
+        await _stop(session, project, row, item.violations, report)
+
+
+async def _stop(
+    session: AsyncSession,
+    project: ContainerProject,
+    service: ContainerService,
+    violations: list[Violation],
+    report: DriftReport,
+) -> None:
+    """Stop a service that breaks the safety rules; say why to its organization and to admins."""
+    where = f"{project.easypanel_project_name}/{service.easypanel_service_name}"
+    mark_stopped(service, stop_reason(violations))
+    operation = await queue_operation(
         session,
+        service.organization_id,
+        project,
+        service,
         "easypanel.service.stop",
-        where,
-        server_id=project.server_id,
-        organization_id=project.organization_id,
-        payload={
-            "type": item.service_type,
-            "project": project.easypanel_project_name,
-            "service": found.name,
-        },
-        subject=("service", item.id),
+        repeatable=False,
     )
     report.stopped_unsafe.append(where)
     report.operations.append(operation.id)
+    uses = listed(violations)
+    details = {
+        "project": project.easypanel_project_name,
+        "service": service.easypanel_service_name,
+        "violations": [asdict(v) for v in violations],
+        "operationId": str(operation.id),
+    }
     await record(
         session,
         "container.drift.unsafe",
-        f"Service {where} breaks the safety rules ({reason}) and was stopped",
-        organization_id=project.organization_id,
+        f"Service {where} was stopped: it uses {uses}, which is not allowed",
+        organization_id=service.organization_id,
         entity_type="container_service",
-        entity_id=item.id,
+        entity_id=service.id,
         status="failure",
-        metadata={"reason": reason, "at": clock.now().isoformat()},
+        metadata=details,
+    )
+    await record(
+        session,
+        "container.drift.unsafe",
+        f"Service {where} of organization {service.organization_id} uses {uses}; it was stopped",
+        entity_type="container_service",
+        entity_id=service.id,
+        status="failure",
+        metadata={
+            **details,
+            "organizationId": str(service.organization_id),
+            "serverId": str(project.server_id),
+        },
     )
 
 
-_DATABASES = ("postgres", "mysql", "mariadb", "mongo", "redis")
-
-
-async def _unsafe(client: EasypanelClient, project: str, found: Service) -> str | None:
-    """Why an imported app may not run: a bind mount, the Docker socket, privileged mode."""
-    if database_kind(found.type) is not None or found.type != "app":
-        return None
-    app = await client.inspect_app(project, found.name)
-    for mount in app.mounts:
-        if mount.get("type") == "bind":
-            return f"bind mount of {mount.get('hostPath', '?')}"
-        if any(path in str(mount) for path in UNSAFE_PATHS):
-            return "the Docker socket is mounted"
-    deploy = app.deploy.model_dump() if app.deploy else {}
-    if deploy.get("privileged") or deploy.get("network_mode") == "host":
-        return "privileged mode or host networking"
-    return None
+async def _unknown_projects(
+    session: AsyncSession, server_id: uuid.UUID, names: list[str], report: DriftReport
+) -> None:
+    recorded = await repository.recorded_projects(session, server_id, names)
+    fresh = [name for name in names if name not in recorded]  # not created since the snapshot
+    slugs = await repository.existing_slugs(
+        session, {prefix for name in fresh for prefix in namespace_prefixes(name)}
+    )
+    for name in fresh:
+        if not any(prefix in slugs for prefix in namespace_prefixes(name)):
+            continue
+        report.unknown_projects.append(name)
+        await record(
+            session,
+            "container.drift.unknown_project",
+            f"Easypanel project {name} is in SkyPanel's namespace but has no record",
+            status="warning",
+            metadata={"project": name, "serverId": str(server_id)},
+        )

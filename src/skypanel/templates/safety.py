@@ -7,6 +7,10 @@ kernel capabilities, host devices, and the host's network, PID, IPC or UTS names
 The checks walk plain JSON-like data (camelCase or snake_case keys), so the same rules apply to a
 template as an admin wrote it, to the specs sent to Easypanel and to the service objects Easypanel
 returns. Inline compose files are read line by line for the same constructs.
+
+`service_violations` is the rule for one running service: app deployments (`check_app`, which
+shapes the request like the service Easypanel will report) and drift reconciliation (with the
+object Easypanel lists) both judge a service through it.
 """
 
 from __future__ import annotations
@@ -103,6 +107,15 @@ def check_template(schema: Mapping[str, Any]) -> None:
     )
 
 
+def service_violations(reported: Mapping[str, Any] | BaseModel) -> list[Violation]:
+    """Every violation in one service as Easypanel reports it (`inspectService`, the services of
+    `listProjectsAndServices`): mounts, env, deploy settings, an inline compose file, and any
+    unknown field the server may add (privileged, network mode...). Named by its `name`."""
+    data = _plain(reported)
+    name = data.get("name") if isinstance(data, Mapping) else None
+    return scan(name if isinstance(name, str) and name else "?", data)
+
+
 def check_app(
     service: str,
     *,
@@ -110,10 +123,16 @@ def check_app(
     env: Mapping[str, str] | None = None,
     deploy: Any = None,
 ) -> None:
-    """Refuse an app deployment request: its mounts, env and deploy settings."""
-    ensure_safe(
-        scan(service, {"mounts": [_plain(m) for m in mounts], "env": env or {}, "deploy": deploy})
-    )
+    """Refuse an app deployment request: its mounts, env and deploy settings, judged as the
+    service Easypanel would report."""
+    reported = {
+        "type": "app",
+        "name": service,
+        "mounts": [_plain(m) for m in mounts],
+        "env": env or {},
+        "deploy": _plain(deploy),
+    }
+    ensure_safe(service_violations(reported))
 
 
 def check_mounts(service: str, mounts: Iterable[Any]) -> None:

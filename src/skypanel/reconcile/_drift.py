@@ -1,0 +1,174 @@
+"""What a run found, worked out without the database or the network: the records as they were
+before Easypanel was listed, compared with the listing. Everything is indexed by name."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from skypanel.easypanel import swarm_name
+from skypanel.easypanel.schemas import ProjectsAndServices, Service, TaskStats
+from skypanel.models import ContainerProject, ContainerService
+from skypanel.templates.safety import Violation, service_violations
+
+Key = tuple[str, str]
+"""(Easypanel project name, Easypanel service name)."""
+
+NOT_JUDGED = frozenset({"creating", "deleting", "missing"})
+"""Service records a missing Easypanel service says nothing about."""
+IMPORTABLE_INTO = frozenset({"active", "missing"})
+ERROR_LIMIT = 1000
+SAFETY_STOP = "safetyStop"
+"""Key of `ContainerService.configuration`: the reason the service was stopped for safety (kept
+beside `last_error`, which later operations may clear)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeenProject:
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    status: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: ContainerProject) -> SeenProject:
+        return cls(
+            row.id, row.organization_id, row.easypanel_project_name, row.status, row.updated_at
+        )
+
+    def unchanged(self, row: ContainerProject) -> bool:
+        return (row.status, row.updated_at) == (self.status, self.updated_at)
+
+
+@dataclass(frozen=True, slots=True)
+class SeenService:
+    id: uuid.UUID
+    project_id: uuid.UUID
+    project: str
+    name: str
+    status: str
+    desired_state: str
+    safety_stop: str | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, project: str, row: ContainerService) -> SeenService:
+        return cls(
+            row.id,
+            row.project_id,
+            project,
+            row.easypanel_service_name,
+            row.status,
+            row.desired_state,
+            row.configuration.get(SAFETY_STOP),
+            row.updated_at,
+        )
+
+    @property
+    def where(self) -> str:
+        return f"{self.project}/{self.name}"
+
+    def unchanged(self, row: ContainerService) -> bool:
+        return (row.status, row.updated_at) == (self.status, self.updated_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    projects: dict[str, SeenProject]
+    services: dict[Key, SeenService]
+
+
+@dataclass(frozen=True, slots=True)
+class Unsafe:
+    """A recorded service that Easypanel reports breaking the safety rules."""
+
+    seen: SeenService
+    violations: list[Violation]
+    reason: str
+
+    @property
+    def marked(self) -> bool:
+        """Already stopped for this very reason (by an earlier run)."""
+        return self.seen.desired_state == "stopped" and self.seen.safety_stop == self.reason
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    project: SeenProject
+    found: Service
+    violations: list[Violation]
+
+
+@dataclass
+class Findings:
+    missing_services: list[SeenService] = field(default_factory=list)
+    missing_projects: list[SeenProject] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    unsafe: list[Unsafe] = field(default_factory=list)
+    unknown_projects: list[str] = field(default_factory=list)
+
+
+def compare(before: Snapshot, listing: ProjectsAndServices) -> Findings:
+    """Records whose resource is gone, services to import, unsafe services, unknown projects.
+
+    Only records that existed before the listing started can be found missing: a service
+    deployed meanwhile is not in the snapshot."""
+    live = {(s.project_name, s.name): s for s in listing.services}
+    names = {p.name for p in listing.projects}
+    found = Findings()
+    for key, seen in before.services.items():
+        reported = live.get(key)
+        if reported is None:
+            if seen.status not in NOT_JUDGED:
+                found.missing_services.append(seen)
+            continue
+        violations = service_violations(reported)
+        if violations:
+            found.unsafe.append(Unsafe(seen, violations, stop_reason(violations)))
+    for name, project in before.projects.items():
+        if name not in names and project.status == "active":
+            found.missing_projects.append(project)
+    for key, reported in live.items():
+        holder = before.projects.get(key[0])
+        if holder is not None and key not in before.services and holder.status in IMPORTABLE_INTO:
+            found.imports.append(Import(holder, reported, service_violations(reported)))
+    found.unknown_projects = sorted(names - before.projects.keys())
+    return found
+
+
+def running_again(unsafe: Unsafe, tasks: Mapping[str, TaskStats] | None) -> bool:
+    """A service already stopped for its reason that Easypanel runs again (someone started it
+    there). Without task stats the record is trusted."""
+    if tasks is None:
+        return False
+    stats = tasks.get(swarm_name(unsafe.seen.project, unsafe.seen.name))
+    return stats is not None and stats.desired > 0
+
+
+def stopped_for(row: ContainerService, reason: str) -> bool:
+    """Whether the record says the service is stopped for this reason."""
+    return row.desired_state == "stopped" and row.configuration.get(SAFETY_STOP) == reason
+
+
+def mark_stopped(row: ContainerService, reason: str) -> None:
+    row.desired_state, row.last_error = "stopped", reason
+    row.configuration = {**row.configuration, SAFETY_STOP: reason}
+
+
+def stop_reason(violations: Iterable[Violation]) -> str:
+    """The service's last error once stopped: one plain sentence."""
+    sentence = f"Stopped by SkyPanel because it uses {listed(violations)}, which is not allowed."
+    return sentence[:ERROR_LIMIT]
+
+
+def listed(violations: Iterable[Violation]) -> str:
+    reasons = list(dict.fromkeys(v.reason for v in violations))
+    return reasons[0] if len(reasons) == 1 else f"{', '.join(reasons[:-1])} and {reasons[-1]}"
+
+
+def namespace_prefixes(name: str) -> list[str]:
+    """The organization slugs that would own an Easypanel project: `slug` or `slug-<name>`."""
+    return [name] + [name[:index] for index, char in enumerate(name) if char == "-" and index]

@@ -1,0 +1,117 @@
+"""The queries of a reconciliation run: one snapshot before Easypanel is asked, then the rows its
+write-back re-reads under lock."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skypanel.models import ContainerProject, ContainerService, EasypanelServer, Organization
+from skypanel.reconcile._drift import SeenProject, SeenService, Snapshot
+
+
+async def active_servers(session: AsyncSession) -> Sequence[uuid.UUID]:
+    return (
+        await session.scalars(
+            select(EasypanelServer.id).where(EasypanelServer.active).order_by(EasypanelServer.id)
+        )
+    ).all()
+
+
+async def snapshot(session: AsyncSession, server_id: uuid.UUID) -> Snapshot:
+    """The server's projects and services as they are now (two queries, no locks)."""
+    projects = {
+        project.easypanel_project_name: SeenProject.of(project)
+        for project in await session.scalars(
+            select(ContainerProject).where(ContainerProject.server_id == server_id)
+        )
+    }
+    rows = await session.execute(
+        select(ContainerService, ContainerProject.easypanel_project_name)
+        .join(ContainerProject, ContainerService.project_id == ContainerProject.id)
+        .where(ContainerProject.server_id == server_id)
+    )
+    services = {
+        (project, service.easypanel_service_name): SeenService.of(project, service)
+        for service, project in rows.all()
+    }
+    return Snapshot(projects=projects, services=services)
+
+
+async def lock_projects(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, ContainerProject]:
+    """These projects, locked `FOR UPDATE` in id order (those deleted since are absent)."""
+    if not ids:
+        return {}
+    query = (
+        select(ContainerProject)
+        .where(ContainerProject.id.in_(ids))
+        .order_by(ContainerProject.id)
+        .with_for_update()
+    )
+    return {project.id: project for project in await session.scalars(query)}
+
+
+async def projects(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, ContainerProject]:
+    if not ids:
+        return {}
+    query = select(ContainerProject).where(ContainerProject.id.in_(ids))
+    return {project.id: project for project in await session.scalars(query)}
+
+
+async def lock_services(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, ContainerService]:
+    """These services, locked `FOR UPDATE` in id order (those deleted since are absent)."""
+    if not ids:
+        return {}
+    query = (
+        select(ContainerService)
+        .where(ContainerService.id.in_(ids))
+        .order_by(ContainerService.id)
+        .with_for_update()
+    )
+    return {service.id: service for service in await session.scalars(query)}
+
+
+async def has_service(session: AsyncSession, project_id: uuid.UUID, name: str) -> bool:
+    """Whether the project has a record for this Easypanel service (by either name)."""
+    found = await session.scalar(
+        select(ContainerService.id)
+        .where(
+            ContainerService.project_id == project_id,
+            or_(
+                ContainerService.easypanel_service_name == name,
+                ContainerService.service_name == name[:40],
+            ),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def recorded_projects(
+    session: AsyncSession, server_id: uuid.UUID, names: Collection[str]
+) -> set[str]:
+    """Which of these Easypanel project names have a record on the server now."""
+    if not names:
+        return set()
+    query = select(ContainerProject.easypanel_project_name).where(
+        ContainerProject.server_id == server_id,
+        ContainerProject.easypanel_project_name.in_(names),
+    )
+    return set(await session.scalars(query))
+
+
+async def existing_slugs(session: AsyncSession, candidates: Collection[str]) -> set[str]:
+    """Which of these names are organization slugs."""
+    if not candidates:
+        return set()
+    query = select(Organization.slug).where(Organization.slug.in_(candidates))
+    return set(await session.scalars(query))
