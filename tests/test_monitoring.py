@@ -23,7 +23,7 @@ async def test_admin_overview_and_lists(
         headers=alice.headers,
         json={"serviceName": "db", "type": "redis"},
     )
-    assert deployed.status_code == 201, deployed.text
+    assert deployed.status_code == 202, deployed.text
     overview = await client.get("/api/containers/admin/overview", headers=admin.headers)
     assert overview.status_code == 200
     body = overview.json()

@@ -20,12 +20,12 @@ from skypanel.http.errors import install_error_handlers
 from skypanel.http.fastpath import CachedReads
 from skypanel.http.middleware import RateLimitMiddleware, RequestContextMiddleware
 from skypanel.http.ratelimit import RateLimiter
+from skypanel.kit import uow
 from skypanel.kit.cache import Cache
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.logging import configure_logging
 from skypanel.monitoring.endpoints import router as monitoring_router
-from skypanel.operations import catalog  # noqa: F401 (registers the operation handlers)
-from skypanel.operations.service import Runner
+from skypanel.operations.endpoints import router as operations_router
 from skypanel.organizations.endpoints import router as organizations_router
 from skypanel.plans.endpoints import router as plans_router
 from skypanel.platform.endpoints import router as settings_router
@@ -41,7 +41,9 @@ from skypanel.subscriptions.endpoints import router as subscriptions_router
 from skypanel.templates.endpoints import router as templates_router
 from skypanel.wallet.endpoints import router as wallet_router
 from skypanel.web import install_web
-from skypanel.worker.run import run_worker
+from skypanel.wiring import Dispatch, ProcessEffects, inline, runner_for
+from skypanel.worker.run import open_job_queue, run_worker
+from skypanel.worker.tasks import defer_delivery
 
 ROUTERS = (
     health.router,
@@ -58,18 +60,26 @@ ROUTERS = (
     services_router,
     quotas_router,
     monitoring_router,
+    operations_router,
     templates_router,
 )
 
 
 def attach_database(
-    app: FastAPI, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+    app: FastAPI,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    dispatch: Dispatch | None = None,
 ) -> None:
-    """Give the app its database and what is built on it: Easypanel clients, operation runner."""
+    """Give the app its database and what is built on it: Easypanel clients, the operation
+    runner, and what every commit does afterwards. Operations a request records go to
+    `dispatch` (the served app hands them to the workers; by default, as in tests, this process
+    delivers them itself)."""
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.clients = ClientPool(sessions)
-    app.state.runner = Runner(sessions, app.state.clients)
+    app.state.runner = runner_for(sessions, app.state.clients, app.state.settings)
+    uow.install(sessions, ProcessEffects(app.state.cache, dispatch or inline(app.state.runner)))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -86,23 +96,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
-        attach_database(app, engine, create_sessionmaker(engine))
+        attach_database(app, engine, create_sessionmaker(engine), defer_delivery)
         await bootstrap_from_env(app.state.sessions, settings)
-        worker = asyncio.create_task(run_worker(settings)) if settings.worker_in_process else None
-        # What exists now lives as long as the process: keeping it out of the collector's full
-        # passes removes their pauses from the tail latency (bench/RESULTS.md).
-        gc.collect()
-        gc.freeze()
-        try:
-            yield
-        finally:
-            if worker is not None:
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
-            await app.state.clients.aclose()
-            await app.state.cache.aclose()
-            await app.state.engine.dispose()
+        async with open_job_queue(settings) as jobs:
+            worker = (
+                asyncio.create_task(run_worker(settings, jobs=jobs, cache=app.state.cache))
+                if settings.worker_in_process
+                else None
+            )
+            # What exists now lives as long as the process: keeping it out of the collector's
+            # full passes removes their pauses from the tail latency (bench/RESULTS.md).
+            gc.collect()
+            gc.freeze()
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+                await app.state.clients.aclose()
+                await app.state.cache.aclose()
+                await app.state.engine.dispose()
 
     app = FastAPI(
         title="SkyPanel",

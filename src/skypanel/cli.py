@@ -205,14 +205,14 @@ def billing_run(
     batch: Annotated[int, typer.Option(min=1, help="Subscriptions per transaction")] = 500,
 ) -> None:
     """Renew every due subscription, settle overdue ones, suspend those past their grace."""
-    from skypanel.billing.cli import run_billing
+    from skypanel.worker.billing_run import run_billing
 
     settings = _settings_with_database()
     at = None if now is None else (now if now.tzinfo else now.replace(tzinfo=UTC))
     report = asyncio.run(run_billing(settings, at=at, batch=batch))
     typer.echo(
         f"Charged {report.charged}, failed {report.failed}, recovered {report.recovered},"
-        f" suspended {report.suspended}."
+        f" suspended {report.suspended}, resumed {report.resumed}."
     )
 
 

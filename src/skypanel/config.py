@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import secrets
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -51,6 +52,13 @@ class Settings(BaseSettings):
     easypanel_login_domain: str = "customers.skypanel.invalid"
 
     worker_in_process: bool = False
+    operation_lease_seconds: float = Field(default=60.0, ge=5.0, le=3600.0)
+    """How long a delivery holds an operation without renewing its lease (it renews every
+    quarter of it); a worker that stops lets its operations go after this long."""
+
+    @property
+    def operation_lease(self) -> timedelta:
+        return timedelta(seconds=self.operation_lease_seconds)
 
     @property
     def production(self) -> bool:

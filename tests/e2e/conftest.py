@@ -66,8 +66,9 @@ def panel(settings: Settings, easypanel: RunningEmulator) -> Iterator[Panel]:
     run(_empty_all_tables(settings.database_url))
     easypanel.controller.reset()
     port = _free_port()
+    served = settings.model_copy(update={"worker_in_process": True})
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        create_app(served), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="e2e-panel", daemon=True)

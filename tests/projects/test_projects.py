@@ -24,9 +24,10 @@ async def test_create_list_get_and_delete_a_project(
         headers=alice.headers,
         json={"projectName": "web", "env": {"APP_MODE": "prod", "API_TOKEN": "s3cr3t-value"}},
     )
-    assert created.status_code == 201, created.text
+    assert created.status_code == 202, created.text
     body = created.json()
-    assert body["status"] == "active"
+    assert (body["status"], body["operation"]["status"]) == ("creating", "pending")
+    assert (await client.get(f"{PROJECTS}/web", headers=alice.headers)).json()["status"] == "active"
     assert body["easypanelProjectName"] == "test-user-s-organization-web"
     assert body["env"] == {"APP_MODE": "prod", "API_TOKEN": "••••••••"}
     state = easypanel.controller.snapshot()
@@ -42,7 +43,8 @@ async def test_create_list_get_and_delete_a_project(
 
     deleted = await client.delete(f"{PROJECTS}/web", headers=alice.headers)
     assert deleted.status_code == 202
-    assert deleted.json()["status"] == "deleted"
+    assert deleted.json()["status"] == "deleting"
+    assert (await client.get(f"{PROJECTS}/web", headers=alice.headers)).status_code == 404
     assert "test-user-s-organization-web" not in easypanel.controller.snapshot()["projects"]
     assert (await client.get(f"{PROJECTS}/web", headers=alice.headers)).status_code == 404
 
@@ -74,10 +76,10 @@ async def test_duplicate_names_conflict_but_two_organizations_may_share_one(
     await subscribed(client, db, bob)
     first = await client.post(PROJECTS, headers=alice.headers, json={"projectName": "web"})
     again = await client.post(PROJECTS, headers=alice.headers, json={"projectName": "web"})
-    assert (first.status_code, again.status_code) == (201, 409)
+    assert (first.status_code, again.status_code) == (202, 409)
     assert again.json()["error"]["code"] == "PROJECT_EXISTS"
     theirs = await client.post(PROJECTS, headers=bob.headers, json={"projectName": "web"})
-    assert theirs.status_code == 201
+    assert theirs.status_code == 202
     assert theirs.json()["easypanelProjectName"] != first.json()["easypanelProjectName"]
     names = set(easypanel.controller.snapshot()["projects"])
     assert {first.json()["easypanelProjectName"], theirs.json()["easypanelProjectName"]} <= names
@@ -105,7 +107,7 @@ async def test_project_env_update_is_masked_and_sent(
         headers=alice.headers,
         json={"env": {"DB_PASSWORD": "hunter2hunter2", "REGION": "eu"}},
     )
-    assert updated.status_code == 200
+    assert updated.status_code == 202
     assert updated.json()["env"] == {"DB_PASSWORD": "••••••••", "REGION": "eu"}
     project = easypanel.controller.snapshot()["projects"]["test-user-s-organization-api"]
     assert "DB_PASSWORD=hunter2hunter2" in project["env"]

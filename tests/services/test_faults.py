@@ -59,7 +59,7 @@ async def test_deploy_survives_a_failing_step(
     easypanel.controller.fail(step, times=2, status=503)
     kind = "database" if "type" in body else "app"
     created = await client.post(f"{SERVICES}/{kind}", headers=alice.headers, json=body)
-    assert created.status_code == 201
+    assert created.status_code == 202
     assert created.json()["status"] == "creating"
     await _settle(client)
     assert (await _records(db))["web"] in ("deploying", "running")
@@ -106,9 +106,14 @@ async def test_a_deploy_that_fails_for_good_keeps_the_record_visible(
         headers=alice.headers,
         json={"serviceName": "web", "source": {"type": "image", "image": "nginx"}},
     )
-    assert created.json()["status"] == "failed"
-    assert created.json()["lastError"] is not None
+    assert created.json()["status"] == "creating"
+    assert created.json()["operation"]["status"] == "pending"
+    failed = (await client.get(f"{SERVICES}/web", headers=alice.headers)).json()
+    assert failed["status"] == "failed"
+    assert failed["lastError"].startswith("Creating the app failed: ")
+    assert failed["lastError"].endswith("Invalid image")
     assert easypanel.controller.service(EP, "web") is None
     removed = await client.delete(f"{SERVICES}/web", headers=alice.headers)
-    assert removed.json()["status"] == "deleted"
+    assert removed.json()["status"] == "deleting"
+    assert (await client.get(f"{SERVICES}/web", headers=alice.headers)).status_code == 404
     assert await _records(db) == {}

@@ -35,9 +35,10 @@ async def test_deploy_an_app_and_watch_it_run(
             "ports": [{"published": 8080, "target": 80}],
         },
     )
-    assert created.status_code == 201, created.text
+    assert created.status_code == 202, created.text
     body = created.json()
-    assert body["status"] == "deploying"
+    assert (body["status"], body["operation"]["kind"]) == ("creating", "easypanel.app.create")
+    assert await count(db, "container_services", service_name="web", status="deploying") == 1
     assert body["resources"] == {"cpuCores": 0.5, "memoryGb": 1.0, "storageGb": 5.0}
     assert body["env"] == {"MODE": "prod", "STRIPE_SECRET": "••••••••"}
     app = easypanel.controller.service(EP, "web")
@@ -53,13 +54,15 @@ async def test_deploy_an_app_and_watch_it_run(
     assert revealed.json()["env"]["STRIPE_SECRET"] == "sk_live_123456"
 
     stopped = await client.post(f"{SERVICES}/web/stop", headers=alice.headers)
-    assert stopped.json()["status"] == "stopped"
+    assert (stopped.status_code, stopped.json()["status"]) == (202, "stopping")
     assert easypanel.controller.tasks(EP, "web")[0] == 0
+    assert await count(db, "container_services", service_name="web", status="stopped") == 1
     started = await client.post(f"{SERVICES}/web/start", headers=alice.headers)
-    assert started.json()["status"] == "running"
+    assert started.json()["status"] == "starting"
     assert easypanel.controller.tasks(EP, "web")[0] == 1
+    assert await count(db, "container_services", service_name="web", status="running") == 1
     restarted = await client.post(f"{SERVICES}/web/restart", headers=alice.headers)
-    assert restarted.status_code == 200
+    assert restarted.status_code == 202
 
     listed = await client.get(SERVICES, headers=alice.headers)
     assert [s["serviceName"] for s in listed.json()] == ["web"]
@@ -79,7 +82,7 @@ async def test_deploy_a_database_with_generated_credentials(
         headers=alice.headers,
         json={"serviceName": "main-db", "type": "postgres", "version": "16"},
     )
-    assert created.status_code == 201, created.text
+    assert created.status_code == 202, created.text
     connection = created.json()["connection"]
     assert connection["host"] == f"{EP}_main-db"
     assert (connection["port"], connection["user"], connection["database"]) == (
@@ -109,7 +112,8 @@ async def test_deploy_a_database_with_generated_credentials(
     )
     assert member.status_code == 403
     disabled = await client.post(f"{SERVICES}/main-db/stop", headers=alice.headers)
-    assert disabled.json()["status"] == "stopped"
+    assert disabled.json()["status"] == "stopping"
+    assert await count(db, "container_services", service_name="main-db", status="stopped") == 1
     database = easypanel.controller.service(EP, "main-db")
     assert database is not None
     assert database["enabled"] is False
@@ -156,7 +160,7 @@ async def test_container_count_quota(
         ok = await client.post(
             f"{SERVICES}/app", headers=alice.headers, json={**NGINX, **small, "serviceName": name}
         )
-        assert ok.status_code == 201
+        assert ok.status_code == 202
     third = await client.post(
         f"{SERVICES}/app", headers=alice.headers, json={**NGINX, **small, "serviceName": "three"}
     )
@@ -203,7 +207,7 @@ async def test_env_and_resource_updates_reach_easypanel(
         headers=alice.headers,
         json={"env": {"GREETING": "hello", "CUSTOM": "abc123xyz"}, "secretKeys": ["CUSTOM"]},
     )
-    assert env.status_code == 200
+    assert env.status_code == 202
     assert env.json()["env"] == {"GREETING": "hello", "CUSTOM": "••••••••"}
     app = easypanel.controller.service(EP, "web")
     assert app is not None
@@ -264,7 +268,8 @@ async def test_deleting_services_and_projects(
     assert busy.json()["error"]["details"]["services"] == ["web"]
     gone = await client.delete(f"{SERVICES}/web", headers=alice.headers)
     assert gone.status_code == 202
-    assert gone.json()["status"] == "deleted"
+    assert gone.json()["status"] == "deleting"
+    assert (await client.get(f"{SERVICES}/web", headers=alice.headers)).status_code == 404
     assert easypanel.controller.service(EP, "web") is None
     assert await count(db, "container_services", organization_id=alice.organization_id) == 0
     empty = await client.delete(f"/api/containers/projects/{PROJECT}", headers=alice.headers)
@@ -301,7 +306,7 @@ async def test_twenty_concurrent_deployments_with_room_for_five_yield_five(
         )
     )
     codes = [r.status_code for r in responses]
-    assert codes.count(201) == 5
+    assert codes.count(202) == 5
     assert codes.count(403) == 15
     assert (
         await count(committed, "container_services", organization_id=account.organization_id) == 5

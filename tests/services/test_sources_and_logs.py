@@ -51,7 +51,7 @@ async def test_each_app_source_reaches_easypanel(
     created = await client.post(
         f"{SERVICES}/app", headers=alice.headers, json={"serviceName": "site", "source": source}
     )
-    assert created.status_code == 201, created.text
+    assert created.status_code == 202, created.text
     assert "password" not in created.json()["configuration"]["source"]
     app = easypanel.controller.service(EP, "site")
     assert app is not None
@@ -114,7 +114,7 @@ async def test_without_a_log_query_the_deploy_log_is_shown(
             headers=alice.headers,
             json={"serviceName": "db", "type": "redis"},
         )
-        assert database.status_code == 201
+        assert database.status_code == 202
         none = await client.get(f"{SERVICES}/db/logs", headers=alice.headers)
     assert logs.json()["source"] == "deploy-action"
     assert logs.json()["lines"]

@@ -38,14 +38,17 @@ async def test_deploy_wordpress_from_the_catalogue(
         headers=alice.headers,
         json={"templateId": template, "inputs": {}, "servicePrefix": "blog"},
     )
-    assert deployed.status_code == 201, deployed.text
+    assert deployed.status_code == 202, deployed.text
     body = deployed.json()
     names = sorted(s["serviceName"] for s in body["services"])
     assert len(names) == 2
     assert all(name.startswith("blog-") for name in names)
     state = easypanel.controller.snapshot()["services"]
     assert sorted(k.split("/")[1] for k in state if k.startswith(f"{EP}/")) == names
-    assert {s["status"] for s in body["services"]} <= {"deploying", "running"}
+    assert {s["status"] for s in body["services"]} == {"creating"}
+    assert body["operation"]["kind"] == "easypanel.template.create"
+    listed = await client.get(SERVICES, headers=alice.headers)
+    assert {s["status"] for s in listed.json()} <= {"deploying", "running"}
     assert await count(db, "container_services", organization_id=alice.organization_id) == 2
     again = await client.post(
         f"{SERVICES}/template",

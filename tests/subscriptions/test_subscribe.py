@@ -25,7 +25,7 @@ from tests.support import (
 )
 
 
-async def test_subscribe_charges_once_and_provisions_at_once(
+async def test_subscribe_charges_once_and_provisions_right_after(
     client: httpx.AsyncClient,
     db: async_sessionmaker[AsyncSession],
     easypanel: RunningEmulator,
@@ -40,16 +40,24 @@ async def test_subscribe_charges_once_and_provisions_at_once(
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["subscription"]["status"] == "active"
-    assert body["subscription"]["provisioningStatus"] == "ready"
+    assert body["subscription"]["provisioningStatus"] == "pending"
     assert body["billingCycle"]["amount"] == "19.99"
     assert body["billingCycle"]["status"] == "billed"
     [project] = body["projects"]
-    assert project["status"] == "active"
+    assert project["status"] == "creating"
     assert project["easypanelProjectName"] == "test-user-s-organization"
-    login = body["easypanelUser"]
+    assert body["easypanelUser"]["ready"] is False
+    assert body["meta"]["requestId"] == response.headers["X-Request-Id"]
+
+    provisioned = (await client.get("/api/containers/subscription", headers=alice.headers)).json()
+    assert provisioned["provisioningStatus"] == "ready"
+    login = provisioned["easypanel"]
     assert login["email"] == "test-user-s-organization@customers.skypanel.invalid"
     assert login["ready"] is True
-    assert body["meta"]["requestId"] == response.headers["X-Request-Id"]
+    listed = (await client.get("/api/containers/projects", headers=alice.headers)).json()
+    assert [(p["projectName"], p["status"]) for p in listed] == [
+        ("test-user-s-organization", "active")
+    ]
 
     assert await balance(db, alice.organization_id) == 5000 - 1999
     state = easypanel.controller.snapshot()
@@ -252,7 +260,9 @@ async def test_project_name_taken_on_the_server_moves_to_a_suffix(
     response = await client.post(
         "/api/containers/subscription", headers=alice.headers, json={"planId": str(plan)}
     )
-    assert response.json()["projects"][0]["easypanelProjectName"] == "test-user-s-organization-2"
+    assert response.status_code == 201
+    listed = await client.get("/api/containers/projects", headers=alice.headers)
+    assert [p["easypanelProjectName"] for p in listed.json()] == ["test-user-s-organization-2"]
     assert sorted(easypanel.controller.snapshot()["projects"]) == [
         "test-user-s-organization",
         "test-user-s-organization-2",

@@ -3,24 +3,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from skypanel.accounts import service
+from skypanel.accounts.auth import CurrentUser
 from skypanel.accounts.schemas import (
     LoginIn,
     LoginOut,
-    MeOut,
     PasswordChangeIn,
     RefreshIn,
     RegisterIn,
-    RegisterOut,
     Tokens,
     UserOut,
 )
-from skypanel.accounts.service import AccountLocked, InvalidCredentials, IssuedTokens
-from skypanel.http import principals
-from skypanel.http.deps import AppSettings, CurrentUser, Session
+from skypanel.accounts.service import IssuedTokens
+from skypanel.http.deps import AppSettings, Session
 from skypanel.http.errors import responses
 from skypanel.models import User
 from skypanel.organizations import repository as orgs
-from skypanel.organizations.schemas import OrganizationOut
+from skypanel.organizations import service as organizations
+from skypanel.organizations.schemas import MeOut, OrganizationOut, RegisterOut
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -42,7 +41,7 @@ def _signed_in(user: User, issued: IssuedTokens) -> LoginOut:
 )
 async def register(body: RegisterIn, session: Session, settings: AppSettings) -> RegisterOut:
     """Create an account with a personal organization and wallet; returns signed-in tokens."""
-    user, organization, issued = await service.register(
+    user, organization, issued = await organizations.register(
         session, settings, email=str(body.email), password=body.password, name=body.name
     )
     return RegisterOut(
@@ -54,24 +53,14 @@ async def register(body: RegisterIn, session: Session, settings: AppSettings) ->
 @router.post("/login", response_model=LoginOut, responses=responses(401, 422, 423, 429))
 async def login(body: LoginIn, session: Session, settings: AppSettings) -> LoginOut:
     """Sign in. Repeated failures lock the account for a while (423 with `Retry-After`)."""
-    try:
-        user, issued = await service.login(
-            session, settings, email=body.email, password=body.password
-        )
-    except (InvalidCredentials, AccountLocked):
-        await session.commit()
-        raise
+    user, issued = await service.login(session, settings, email=body.email, password=body.password)
     return _signed_in(user, issued)
 
 
 @router.post("/refresh", response_model=LoginOut, responses=responses(401, 422, 429))
 async def refresh(body: RefreshIn, session: Session, settings: AppSettings) -> LoginOut:
     """Rotate a refresh token: the old one stops working, a reused one revokes the sign-in."""
-    try:
-        user, issued = await service.refresh(session, settings, body.refresh_token)
-    except service.RefreshTokenReused:
-        await session.commit()
-        raise
+    user, issued = await service.refresh(session, settings, body.refresh_token)
     return _signed_in(user, issued)
 
 
@@ -103,8 +92,6 @@ async def change_password(
     issued = await service.change_password(
         session, settings, user, current=body.current_password, new=body.new_password
     )
-    await session.commit()
-    await principals.forget(request, user.id)
     return Tokens(
         access_token=issued.access_token,
         refresh_token=issued.refresh_token,

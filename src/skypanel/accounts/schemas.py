@@ -7,7 +7,6 @@ from typing import Literal
 from pydantic import EmailStr, Field
 
 from skypanel.kit.schema import ApiModel, InputModel
-from skypanel.organizations.schemas import OrganizationOut
 
 Password = Field(min_length=10, max_length=256)
 
@@ -51,12 +50,3 @@ class Tokens(ApiModel):
 
 class LoginOut(Tokens):
     user: UserOut
-
-
-class RegisterOut(LoginOut):
-    organization: OrganizationOut
-
-
-class MeOut(ApiModel):
-    user: UserOut
-    organizations: list[OrganizationOut]

@@ -13,7 +13,6 @@ from skypanel.accounts import repository
 from skypanel.accounts.security import (
     hash_password,
     hash_refresh_token,
-    issue_access_token,
     new_refresh_token,
     password_needs_rehash,
     verify_password,
@@ -23,8 +22,8 @@ from skypanel.config import Settings
 from skypanel.kit import clock
 from skypanel.kit.context import current_request
 from skypanel.kit.errors import AppError, Conflict, Forbidden, Unauthorized
-from skypanel.models import Organization, RefreshToken, User
-from skypanel.organizations.service import create_organization
+from skypanel.kit.tokens import issue_access_token
+from skypanel.models import RefreshToken, User
 
 
 class EmailTaken(Conflict):
@@ -33,11 +32,13 @@ class EmailTaken(Conflict):
 
 class InvalidCredentials(Unauthorized):
     code = "INVALID_CREDENTIALS"
+    keeps_work = True
 
 
 class AccountLocked(AppError):
     code = "ACCOUNT_LOCKED"
     status = 423
+    keeps_work = True
 
 
 class WrongPassword(Forbidden):
@@ -50,6 +51,7 @@ class InvalidRefreshToken(Unauthorized):
 
 class RefreshTokenReused(Unauthorized):
     code = "REFRESH_TOKEN_REUSED"
+    keeps_work = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,22 +80,9 @@ async def create_user(
     return user
 
 
-async def register(
-    session: AsyncSession, settings: Settings, *, email: str, password: str, name: str
-) -> tuple[User, Organization, IssuedTokens]:
-    """A new user with a personal organization and its (empty) wallet, signed in."""
-    user = await create_user(session, email=email, password=password, name=name)
-    organization = await create_organization(session, user, f"{name}'s organization", personal=True)
-    await record(
-        session,
-        "auth.register",
-        f"{user.email} registered",
-        organization_id=organization.id,
-        user_id=user.id,
-        entity_type="user",
-        entity_id=user.id,
-    )
-    return user, organization, await _issue(session, settings, user, family_id=uuid.uuid4())
+async def new_sign_in(session: AsyncSession, settings: Settings, user: User) -> IssuedTokens:
+    """Tokens for a fresh sign-in of `user` (a new refresh-token family)."""
+    return await _issue(session, settings, user, family_id=uuid.uuid4())
 
 
 async def login(
@@ -101,8 +90,8 @@ async def login(
 ) -> tuple[User, IssuedTokens]:
     """Check the password; repeated failures lock the account for a while.
 
-    Raises `InvalidCredentials` or `AccountLocked` after recording the failure in the session:
-    the caller commits before re-raising, so the failure count survives the error response.
+    Raises `InvalidCredentials` or `AccountLocked` after recording the failure in the session;
+    both keep the work (`AppError.keeps_work`), so the failure count survives the refusal.
     """
     now = clock.now()
     user = await repository.by_email(session, email.strip(), for_update=True)

@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from skypanel.accounts.auth import AdminUser
 from skypanel.activity import repository
 from skypanel.activity.schemas import ActivityOut, ActivityPage
-from skypanel.http.deps import AdminUser, CurrentOrg, Session
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_of
+from skypanel.organizations.auth import CurrentOrg
 
 router = APIRouter(tags=["activity"])
 

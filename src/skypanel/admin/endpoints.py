@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
 
 from skypanel.accounts import repository as users
+from skypanel.accounts.auth import AdminUser
 from skypanel.accounts.schemas import UserOut
 from skypanel.admin import repository, service
 from skypanel.admin.schemas import (
@@ -15,10 +17,9 @@ from skypanel.admin.schemas import (
     UserUpdateIn,
 )
 from skypanel.billing.service import after_credit
-from skypanel.http import principals
-from skypanel.http.caching import invalidate
-from skypanel.http.deps import AdminUser, Session
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
+from skypanel.kit import uow
 from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_of
 from skypanel.models import Organization, Wallet
 from skypanel.wallet.schemas import AdjustmentIn, TransactionOut
@@ -47,10 +48,7 @@ async def update_user(
 ) -> UserOut:
     """Change a user's platform role or disable the account (their sessions end at once)."""
     user = await service.update_user(session, admin, user_id, role=body.role, active=body.is_active)
-    out = UserOut.model_validate(user)
-    await session.commit()
-    await principals.forget(request, user_id)
-    return out
+    return UserOut.model_validate(user)
 
 
 @router.get("/organizations", response_model=OrganizationPage, responses=responses(401, 403, 422))
@@ -108,10 +106,7 @@ async def adjust_wallet(
         description=body.description,
         idempotency_key=idempotency_key or uuid.uuid4().hex,
     )
-    out = TransactionOut.model_validate(entry)
-    await session.commit()
     if entry.amount_cents > 0:
-        report = await after_credit(request.app.state.sessions, organization_id)
-        await request.app.state.runner.run_all(report.operations)
-        await invalidate(request, organization_id)
-    return out
+        sessions = request.app.state.sessions
+        uow.after_commit(session, partial(after_credit, sessions, organization_id))
+    return TransactionOut.model_validate(entry)

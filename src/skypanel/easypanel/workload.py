@@ -6,7 +6,9 @@ Destroying something already gone counts as done.
 
 from __future__ import annotations
 
-from skypanel.easypanel import DATABASE_TYPES, DatabaseType, EasypanelClient, EasypanelNotFound
+from skypanel.easypanel._procedures import DATABASE_TYPES, DatabaseType
+from skypanel.easypanel.client import EasypanelClient
+from skypanel.easypanel.errors import EasypanelNotFound
 
 
 def database_kind(service_type: str) -> DatabaseType | None:

@@ -9,8 +9,8 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from skypanel.accounts.security import TokenError, decode_access_token
 from skypanel.config import Settings
+from skypanel.kit.tokens import TokenError, decode_access_token
 
 
 class RateLimiter:

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from skypanel.kit import uow
+
 
 def async_url(url: str) -> str:
     """Any PostgreSQL URL (libpq style included) as an asyncpg SQLAlchemy URL."""
@@ -36,6 +38,13 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit when the block ends, roll back when it raises."""
-    async with sessions() as session, session.begin():
-        yield session
+    """One unit of work: commit when the block ends, then apply what it recorded for after the
+    commit (`skypanel.kit.uow`); roll back, and drop that record, when it raises."""
+    async with sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            uow.discard(session)
+            await session.rollback()
+            raise
+        await uow.commit(session)

@@ -10,6 +10,8 @@ class AppError(Exception):
 
     code: ClassVar[str] = "INTERNAL_ERROR"
     status: ClassVar[int] = 500
+    keeps_work: ClassVar[bool] = False
+    """The refusal is itself recorded (a failed sign-in counts): the unit of work commits."""
     message: str
     details: dict[str, Any]
 

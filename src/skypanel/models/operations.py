@@ -4,21 +4,34 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skypanel.kit import clock
 from skypanel.models.base import Base, Timestamps, UUIDPrimaryKey
 
 IN_FLIGHT = ("pending", "running")
+FINISHED = ("succeeded", "failed", "cancelled")
 
 
 class EasypanelOperation(UUIDPrimaryKey, Timestamps, Base):
     """One change to make on Easypanel, delivered by workers with retries.
 
-    pending -> running -> succeeded | failed. An identical operation already in flight
-    (same `dedupe_key`) is reused instead of duplicated.
+    pending -> running -> succeeded | failed | cancelled, always ending. An identical operation
+    already in flight (same `dedupe_key`) is reused instead of duplicated. The operations of one
+    subject are delivered one at a time in `seq` order, each after the ones it `depends_on`.
     """
 
     __tablename__ = "easypanel_operations"
@@ -39,6 +52,18 @@ class EasypanelOperation(UUIDPrimaryKey, Timestamps, Base):
         ),
         Index(None, "organization_id", "created_at"),
         Index(None, "subject_type", "subject_id"),
+        Index(
+            "ix_easypanel_operations_subject_in_flight",
+            "subject_id",
+            "seq",
+            postgresql_where=text("status IN ('pending', 'running')"),
+        ),
+        Index(
+            "ix_easypanel_operations_running",
+            "lease_expires_at",
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index("ix_easypanel_operations_status_created", "status", "created_at"),
     )
 
     server_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -63,6 +88,11 @@ class EasypanelOperation(UUIDPrimaryKey, Timestamps, Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=False))
+    depends_on: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), server_default=text("'{}'::uuid[]")
+    )
+    lease_expires_at: Mapped[datetime | None]
 
 
 class EasypanelAuditLog(UUIDPrimaryKey, Base):

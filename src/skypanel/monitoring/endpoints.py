@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from skypanel.http.deps import AdminUser, Session
+from skypanel.accounts.auth import AdminUser
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit.money import Money
 from skypanel.kit.schema import ApiModel

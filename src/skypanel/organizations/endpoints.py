@@ -5,11 +5,12 @@ from typing import cast
 
 from fastapi import APIRouter, Request, Response, status
 
-from skypanel.http import principals
-from skypanel.http.deps import CurrentUser, PathOrg, Session
+from skypanel.accounts.auth import CurrentUser
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.models import Organization
 from skypanel.organizations import repository, service
+from skypanel.organizations.auth import PathOrg
 from skypanel.organizations.schemas import (
     MemberIn,
     MemberOut,
@@ -79,8 +80,6 @@ async def list_members(org: PathOrg, session: Session) -> list[MemberOut]:
 async def add_member(request: Request, body: MemberIn, org: PathOrg, session: Session) -> MemberOut:
     """Add an existing account to the organization (owners and admins)."""
     member, member_user = await service.add_member(session, org, str(body.email), body.role)
-    await session.commit()
-    await principals.forget(request, member_user.id)
     return MemberOut(
         user_id=member_user.id,
         email=member_user.email,
@@ -99,8 +98,6 @@ async def change_role(
     request: Request, user_id: uuid.UUID, body: RoleIn, org: PathOrg, session: Session
 ) -> Response:
     await service.change_role(session, org, user_id, body.role)
-    await session.commit()
-    await principals.forget(request, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -114,8 +111,6 @@ async def remove_member(
 ) -> Response:
     """Remove a member, or leave the organization (your own user id)."""
     await service.remove_member(session, org, user_id)
-    await session.commit()
-    await principals.forget(request, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -127,6 +122,4 @@ async def remove_member(
 async def transfer(request: Request, body: TransferIn, org: PathOrg, session: Session) -> Response:
     """Make another member the owner; the current owner becomes an admin."""
     await service.transfer_ownership(session, org, body.user_id)
-    await session.commit()
-    await principals.forget(request, body.user_id, org.user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

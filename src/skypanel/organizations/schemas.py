@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field
 
+from skypanel.accounts.schemas import LoginOut, UserOut
 from skypanel.kit.schema import ApiModel, InputModel
 
 Role = Literal["owner", "admin", "member"]
@@ -46,3 +47,12 @@ class RoleIn(InputModel):
 
 class TransferIn(InputModel):
     user_id: uuid.UUID
+
+
+class RegisterOut(LoginOut):
+    organization: OrganizationOut
+
+
+class MeOut(ApiModel):
+    user: UserOut
+    organizations: list[OrganizationOut]

@@ -9,7 +9,9 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.accounts import repository as users
+from skypanel.accounts import service as accounts
 from skypanel.activity.service import record
+from skypanel.config import Settings
 from skypanel.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from skypanel.models import Membership, Organization, User
 from skypanel.organizations import repository
@@ -66,6 +68,24 @@ async def create_organization(
         entity_id=organization.id,
     )
     return organization
+
+
+async def register(
+    session: AsyncSession, settings: Settings, *, email: str, password: str, name: str
+) -> tuple[User, Organization, accounts.IssuedTokens]:
+    """A new user with a personal organization and its (empty) wallet, signed in."""
+    user = await accounts.create_user(session, email=email, password=password, name=name)
+    organization = await create_organization(session, user, f"{name}'s organization", personal=True)
+    await record(
+        session,
+        "auth.register",
+        f"{user.email} registered",
+        organization_id=organization.id,
+        user_id=user.id,
+        entity_type="user",
+        entity_id=user.id,
+    )
+    return user, organization, await accounts.new_sign_in(session, settings, user)
 
 
 async def add_member(

@@ -4,7 +4,8 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from skypanel.http.deps import AdminUser, CurrentUser, Session
+from skypanel.accounts.auth import AdminUser, CurrentUser
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.plans import service
 from skypanel.plans.schemas import PlanIn, PlanOut, PlanUpdate

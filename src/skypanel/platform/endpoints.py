@@ -4,8 +4,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from skypanel.http.caching import cache_of
-from skypanel.http.deps import AdminUser, Session
+from skypanel.accounts.auth import AdminUser
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit.schema import ApiModel, InputModel
 from skypanel.platform import service
@@ -38,6 +38,4 @@ async def put_setting(
     request: Request, key: str, body: SettingIn, admin: AdminUser, session: Session
 ) -> SettingOut:
     value = await service.put_setting(session, key, body.value, admin.id)
-    await session.commit()
-    await service.forget_settings(cache_of(request))
     return SettingOut(key=key, description=service.SETTINGS[key].description, value=value)

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import record
-from skypanel.kit import clock
+from skypanel.kit import clock, uow
 from skypanel.kit.cache import Cache
 from skypanel.kit.errors import InvalidInput, NotFound
 from skypanel.models import PlatformSetting
@@ -84,17 +84,12 @@ async def get_setting(session: AsyncSession, key: str) -> Any:
 
 
 async def cached_setting(cache: Cache, session: AsyncSession, key: str) -> Any:
-    """A setting read on every page (branding), kept a minute; `forget_settings` after a change."""
+    """A setting read on every page (branding), kept a minute and dropped after every change."""
     found = await cache.get(f"{_CACHED}{key}")
     if found is None:
         found = await get_setting(session, key)
         await cache.set(f"{_CACHED}{key}", found, 60.0)
     return found
-
-
-async def forget_settings(cache: Cache) -> None:
-    """Drop cached settings; call it once the change is committed."""
-    await cache.drop(_CACHED)
 
 
 async def put_setting(session: AsyncSession, key: str, value: Any, actor: uuid.UUID) -> Any:
@@ -110,6 +105,7 @@ async def put_setting(session: AsyncSession, key: str, value: Any, actor: uuid.U
             set_={"value": clean, "updated_by": actor, "updated_at": clock.now()},
         )
     )
+    uow.stale_cache(session, _CACHED)
     await record(
         session,
         "platform.setting.update",

@@ -5,11 +5,12 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.http.caching import CachedRead
-from skypanel.http.delivery import commit_and_deliver
-from skypanel.http.deps import CurrentOrg, Session
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
-from skypanel.models import ContainerProject
+from skypanel.models import ContainerProject, EasypanelOperation
+from skypanel.operations.service import operation_ref
+from skypanel.organizations.auth import CurrentOrg
 from skypanel.organizations.context import OrgContext
 from skypanel.projects import repository, service
 from skypanel.projects.env import project_env
@@ -37,8 +38,8 @@ def _out(project: ContainerProject, counts: dict[str, int]) -> ProjectOut:
     )
 
 
-async def _detail(session: Session, project: ContainerProject) -> ProjectDetail:
-    await session.refresh(project)
+async def _detail(session: AsyncSession, project: ContainerProject) -> ProjectDetail:
+    await session.flush()
     services = await repository.services_of(session, project.id)
     counts: dict[str, int] = {}
     for item in services:
@@ -67,17 +68,21 @@ async def list_projects(request: Request, org: CurrentOrg, session: Session) -> 
 
 @router.post(
     "",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     response_model=ProjectDetail,
     responses=responses(401, 402, 404, 409, 422),
 )
-async def create_project(
-    request: Request, body: ProjectIn, org: CurrentOrg, session: Session
-) -> ProjectDetail:
-    """Create a project (needs an active subscription); Easypanel follows at once or later."""
+async def create_project(body: ProjectIn, org: CurrentOrg, session: Session) -> ProjectDetail:
+    """Create a project (needs an active subscription); Easypanel follows, see `operation`."""
     project, operation = await service.create(session, org, body.project_name, body.env)
-    await commit_and_deliver(request, session, [operation], org.id)
-    return await _detail(session, project)
+    return await _accepted(session, project, operation)
+
+
+async def _accepted(
+    session: AsyncSession, project: ContainerProject, operation: EasypanelOperation
+) -> ProjectDetail:
+    detail = await _detail(session, project)
+    return detail.model_copy(update={"operation": operation_ref(operation)})
 
 
 @router.get("/{project_name}", response_model=ProjectDetail, responses=responses(401, 404))
@@ -92,26 +97,22 @@ async def get_project(project_name: str, org: CurrentOrg, session: Session) -> P
     response_model=ProjectDetail,
     responses=responses(401, 402, 404, 409),
 )
-async def delete_project(
-    request: Request, project_name: str, org: CurrentOrg, session: Session
-) -> ProjectDetail:
+async def delete_project(project_name: str, org: CurrentOrg, session: Session) -> ProjectDetail:
     """Delete an empty project (409 PROJECT_NOT_EMPTY while it has services)."""
     project = await service.get(session, org, project_name)
     operation = await service.delete(session, org, project_name)
-    outcome = await commit_and_deliver(request, session, [operation], org.id)
-    if outcome == ["succeeded"]:
-        gone = _out(project, {}).model_copy(update={"status": "deleted"})
-        return ProjectDetail(**gone.model_dump(by_alias=False), services=[], env={})
-    return await _detail(session, project)
+    return await _accepted(session, project, operation)
 
 
 @router.put(
-    "/{project_name}/env", response_model=ProjectDetail, responses=responses(401, 402, 404, 422)
+    "/{project_name}/env",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ProjectDetail,
+    responses=responses(401, 402, 404, 422),
 )
 async def update_env(
-    request: Request, project_name: str, body: EnvIn, org: CurrentOrg, session: Session
+    project_name: str, body: EnvIn, org: CurrentOrg, session: Session
 ) -> ProjectDetail:
-    """Replace the project's shared environment variables."""
+    """Replace the project's shared environment variables (sent to Easypanel, see `operation`)."""
     project, operation = await service.update_env(session, org, project_name, body.env)
-    await commit_and_deliver(request, session, [operation], org.id)
-    return await _detail(session, project)
+    return await _accepted(session, project, operation)

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from skypanel.kit.schema import ApiModel, InputModel
+from skypanel.operations.schemas import OperationRef
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-_]+$", min_length=1, max_length=40)]
 
@@ -44,3 +45,5 @@ class ProjectOut(ApiModel):
 class ProjectDetail(ProjectOut):
     services: list[ServiceBrief]
     env: dict[str, str]
+    operation: OperationRef | None = None
+    """The change this request queued, when it queued one (the answer is then 202)."""

@@ -5,10 +5,12 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.http.caching import CachedRead
-from skypanel.http.deps import CurrentOrg, Session
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit.schema import ApiModel
+from skypanel.kit.uow import release
 from skypanel.models import ContainerPlan
+from skypanel.organizations.auth import CurrentOrg
 from skypanel.organizations.context import OrgContext
 from skypanel.quotas import service
 from skypanel.quotas.storage import measured_storage, storage_rows
@@ -72,7 +74,7 @@ async def _usage(request: Request, org: OrgContext, session: AsyncSession) -> Us
             )
         )
     services = await storage_rows(session, org.id)
-    await session.commit()
+    await release(session)
     return UsageOut(
         quotas=quotas,
         storage_measured_gb=await measured_storage(request, services),

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from skypanel.http.deps import AdminUser, Session
+from skypanel.accounts.auth import AdminUser
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.servers import repository, service
 from skypanel.servers.schemas import ServerIn, ServerOut, TestIn, TestOut

@@ -8,12 +8,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from skypanel.http.delivery import commit_and_deliver
-from skypanel.http.deps import CurrentOrg, Session
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
 from skypanel.kit.schema import ApiModel
+from skypanel.kit.uow import release
 from skypanel.models import ContainerProject, ContainerService, EasypanelOperation
+from skypanel.operations.schemas import OperationRef
+from skypanel.operations.service import operation_ref
+from skypanel.organizations.auth import CurrentOrg
 from skypanel.organizations.context import OrgContext
 from skypanel.projects.repository import services_of
 from skypanel.projects.service import get as get_project
@@ -99,71 +102,72 @@ async def list_services(project_name: str, org: CurrentOrg, session: Session) ->
     return [view(project, item) for item in await services_of(session, project.id)]
 
 
-async def _respond(
-    request: Request,
+async def _accepted(
     session: Session,
     org: CurrentOrg,
     project_name: str,
     changed: tuple[ContainerService, EasypanelOperation],
 ) -> ServiceOut:
+    """The service as recorded, with the operation that will carry the change out."""
     item, operation = changed
-    await commit_and_deliver(request, session, [operation], org.id)
     project = await get_project(session, org, project_name)
-    await session.refresh(item)
-    return view(project, item)
+    return view(project, item).model_copy(update={"operation": operation_ref(operation)})
 
 
 @router.post(
     "/app",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     response_model=ServiceOut,
     responses=responses(401, 402, 403, 404, 409, 422),
 )
 async def deploy_app(
-    request: Request, project_name: str, body: AppIn, org: CurrentOrg, session: Session
+    project_name: str, body: AppIn, org: CurrentOrg, session: Session
 ) -> ServiceOut:
-    """Deploy an app from an image, GitHub, a Git URL or a Dockerfile (quota-checked)."""
+    """Deploy an app from an image, GitHub, a Git URL or a Dockerfile (quota-checked). The
+    answer comes at once; follow the service (or its `operation`) until it is running."""
     created = await service.deploy_app(session, org, project_name, body)
-    return await _respond(request, session, org, project_name, created)
+    return await _accepted(session, org, project_name, created)
 
 
 @router.post(
     "/database",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     response_model=ServiceOut,
     responses=responses(401, 402, 403, 404, 409, 422),
 )
 async def deploy_database(
-    request: Request, project_name: str, body: DatabaseIn, org: CurrentOrg, session: Session
+    project_name: str, body: DatabaseIn, org: CurrentOrg, session: Session
 ) -> ServiceOut:
     """Deploy PostgreSQL, MySQL, MariaDB, MongoDB or Redis with generated credentials."""
     created = await service.deploy_database(session, org, project_name, body)
-    return await _respond(request, session, org, project_name, created)
+    return await _accepted(session, org, project_name, created)
 
 
 class TemplateDeployOut(ApiModel):
     services: list[ServiceOut]
     inputs: dict[str, str]
+    operation: OperationRef
 
 
 @router.post(
     "/template",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     response_model=TemplateDeployOut,
     responses=responses(401, 402, 403, 404, 409, 422),
 )
 async def deploy_template(
-    request: Request, project_name: str, body: TemplateDeployIn, org: CurrentOrg, session: Session
+    project_name: str, body: TemplateDeployIn, org: CurrentOrg, session: Session
 ) -> TemplateDeployOut:
     """Deploy a one-click app; the response shows the final inputs (generated ones) once."""
     rows, operation, inputs = await templated.deploy_template(
         session, org, project_name, body.template_id, body.inputs, body.service_prefix
     )
-    await commit_and_deliver(request, session, [operation], org.id)
     project = await get_project(session, org, project_name)
-    for row in rows:
-        await session.refresh(row)
-    return TemplateDeployOut(services=[view(project, row) for row in rows], inputs=inputs)
+    return TemplateDeployOut(
+        services=[view(project, row) for row in rows],
+        inputs=inputs,
+        operation=operation_ref(operation),
+    )
 
 
 @router.get("/{service_name}", response_model=ServiceOut, responses=responses(401, 403, 404))
@@ -177,7 +181,7 @@ async def get_service(
 ) -> ServiceOut:
     """The service with its live status; `?reveal=true` (owners, admins) shows secret values."""
     project, item = await service.get(session, org, project_name, service_name)
-    await session.commit()
+    await release(session)
     client = await request.app.state.clients.client_for(project.server_id)
     observed = await live.observe(
         client, request.app.state.cache, project.server_id, project.easypanel_project_name, item
@@ -189,11 +193,11 @@ async def get_service(
 
 @router.post(
     "/{service_name}/{verb}",
+    status_code=status.HTTP_202_ACCEPTED,
     response_model=ServiceOut,
     responses=responses(401, 402, 404, 409),
 )
 async def act(
-    request: Request,
     project_name: str,
     service_name: str,
     verb: Literal["start", "stop", "restart"],
@@ -202,7 +206,7 @@ async def act(
 ) -> ServiceOut:
     """Start, stop or restart (databases are enabled and disabled)."""
     acted = await service.act(session, org, project_name, service_name, verb)
-    return await _respond(request, session, org, project_name, acted)
+    return await _accepted(session, org, project_name, acted)
 
 
 @router.delete(
@@ -212,21 +216,20 @@ async def act(
     responses=responses(401, 404),
 )
 async def delete_service(
-    request: Request, project_name: str, service_name: str, org: CurrentOrg, session: Session
+    project_name: str, service_name: str, org: CurrentOrg, session: Session
 ) -> ServiceOut:
-    """Delete the service on Easypanel, then its record (frees its quota)."""
-    item, operation = await service.delete(session, org, project_name, service_name)
-    project = await get_project(session, org, project_name)
-    gone = view(project, item)
-    outcome = await commit_and_deliver(request, session, [operation], org.id)
-    return gone.model_copy(update={"status": "deleted" if outcome == ["succeeded"] else "deleting"})
+    """Delete the service on Easypanel, then its record (which frees its quota)."""
+    deleting = await service.delete(session, org, project_name, service_name)
+    return await _accepted(session, org, project_name, deleting)
 
 
 @router.put(
-    "/{service_name}/env", response_model=ServiceOut, responses=responses(401, 402, 404, 422)
+    "/{service_name}/env",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ServiceOut,
+    responses=responses(401, 402, 404, 422),
 )
 async def update_env(
-    request: Request,
     project_name: str,
     service_name: str,
     body: EnvIn,
@@ -237,16 +240,16 @@ async def update_env(
     updated = await service.update_env(
         session, org, project_name, service_name, body.env, body.secret_keys
     )
-    return await _respond(request, session, org, project_name, updated)
+    return await _accepted(session, org, project_name, updated)
 
 
 @router.put(
     "/{service_name}/resources",
+    status_code=status.HTTP_202_ACCEPTED,
     response_model=ServiceOut,
     responses=responses(401, 402, 403, 404, 422),
 )
 async def update_resources(
-    request: Request,
     project_name: str,
     service_name: str,
     body: ResourcesIn,
@@ -255,7 +258,7 @@ async def update_resources(
 ) -> ServiceOut:
     """Change CPU, memory and storage limits (quota-checked)."""
     updated = await service.update_resources(session, org, project_name, service_name, body)
-    return await _respond(request, session, org, project_name, updated)
+    return await _accepted(session, org, project_name, updated)
 
 
 @router.get(
@@ -279,7 +282,7 @@ async def read_logs(
     """A page of log lines (secret values redacted); `?follow=true` streams new ones as
     server-sent events (for `followSeconds`, at most five minutes)."""
     project, item = await service.get(session, org, project_name, service_name)
-    await session.commit()
+    await release(session)
     client = await request.app.state.clients.client_for(project.server_id)
     secrets = envvars.secret_values(service_env(item), declared_secrets(item))
     secrets += [v for v in service_credentials(item).values() if len(v) >= 4]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from skypanel.easypanel import EasypanelClient, EasypanelProcedureNotFound
+from skypanel.easypanel import EasypanelClient, EasypanelNotFound, EasypanelProcedureNotFound
 from skypanel.services.schemas import LogLineOut, LogsOut
 
 REDACTED = "[redacted]"
@@ -33,6 +33,13 @@ async def read(
         )
     except EasypanelProcedureNotFound:
         return await _deploy_log(client, project, service, secrets, cursor, limit, is_app)
+    except EasypanelNotFound:
+        return LogsOut(
+            source="none",
+            lines=[],
+            next_cursor=None,
+            note="The service is not on Easypanel yet; its logs appear here once it is created",
+        )
     return LogsOut(
         source="service-logs",
         lines=[

@@ -7,10 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import case, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.easypanel import DATABASE_TYPES, EasypanelResourceExists
+from skypanel.easypanel import DATABASE_TYPES, EasypanelResourceExists, workload
 from skypanel.easypanel.schemas import (
     DATABASE_SPECS,
     AppSpec,
@@ -26,8 +26,7 @@ from skypanel.easypanel.schemas import (
 )
 from skypanel.kit import clock
 from skypanel.models import ContainerService, EasypanelOperation
-from skypanel.operations.service import OperationContext, handler
-from skypanel.services import workload
+from skypanel.operations.service import Handler, OperationContext
 from skypanel.services.secrets import service_credentials, service_env
 
 
@@ -93,11 +92,25 @@ async def _created(session: AsyncSession, operation: EasypanelOperation) -> None
     await _set(session, operation, status="running" if running else "deploying", last_error=None)
 
 
+_DOING = {
+    "easypanel.app.create": "Creating the app",
+    "easypanel.database.create": "Creating the database",
+    "easypanel.service.stop": "Stopping",
+    "easypanel.service.start": "Starting",
+    "easypanel.service.restart": "Restarting",
+    "easypanel.service.env": "Applying the variables",
+    "easypanel.service.resources": "Applying the resource limits",
+    "easypanel.service.destroy": "Deleting",
+}
+
+
 async def _failed(session: AsyncSession, operation: EasypanelOperation) -> None:
-    await _set(session, operation, status="failed", last_error=operation.last_error)
+    """The service shows that its last change did not happen, and why."""
+    doing = _DOING.get(operation.kind, "The last change")
+    reason = f"{doing} failed: {operation.last_error or 'no reason given'}"
+    await _set(session, operation, status="failed", last_error=reason[:1000])
 
 
-@handler("easypanel.app.create", on_success=_created, on_failure=_failed)
 async def create_app(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
     service = await _row(ctx, operation)
     if service is None:
@@ -112,7 +125,6 @@ async def create_app(ctx: OperationContext, operation: EasypanelOperation) -> di
     return {"deployed": True}
 
 
-@handler("easypanel.database.create", on_success=_created, on_failure=_failed)
 async def create_database(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
     service = await _row(ctx, operation)
     if service is None:
@@ -144,32 +156,33 @@ async def create_database(ctx: OperationContext, operation: EasypanelOperation) 
 
 
 async def _stopped(session: AsyncSession, operation: EasypanelOperation) -> None:
-    await _set(session, operation, status="stopped")
+    # A service stopped for breaking the safety rules keeps saying why (see reconcile).
+    kept = case(
+        (ContainerService.configuration.has_key("safetyStop"), ContainerService.last_error),
+        else_=None,
+    )
+    await _set(session, operation, status="stopped", last_error=kept)
 
 
 async def _started(session: AsyncSession, operation: EasypanelOperation) -> None:
-    await _set(session, operation, status="running")
+    await _set(session, operation, status="running", last_error=None)
 
 
-@handler("easypanel.service.stop", on_success=_stopped)
 async def stop_service(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
     await workload.stop(ctx.client, *_where(operation))
     return {}
 
 
-@handler("easypanel.service.start", on_success=_started)
 async def start_service(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
     await workload.start(ctx.client, *_where(operation))
     return {}
 
 
-@handler("easypanel.service.restart", on_success=_started)
 async def restart_service(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
     await workload.restart(ctx.client, *_where(operation))
     return {}
 
 
-@handler("easypanel.service.env")
 async def update_env(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
     """New variables take effect with a deploy, which this starts."""
     service = await _row(ctx, operation)
@@ -181,7 +194,6 @@ async def update_env(ctx: OperationContext, operation: EasypanelOperation) -> di
     return {}
 
 
-@handler("easypanel.service.resources")
 async def update_resources(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
     service = await _row(ctx, operation)
     if service is None:
@@ -203,6 +215,19 @@ async def _destroyed(session: AsyncSession, operation: EasypanelOperation) -> No
         )
 
 
-@handler("easypanel.service.destroy", on_success=_destroyed)
 async def destroy_service(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
     return {"removed": await workload.destroy(ctx.client, *_where(operation))}
+
+
+HANDLERS: dict[str, Handler] = {
+    "easypanel.app.create": Handler(create_app, on_success=_created, on_failure=_failed),
+    "easypanel.database.create": Handler(create_database, on_success=_created, on_failure=_failed),
+    "easypanel.service.stop": Handler(stop_service, on_success=_stopped, on_failure=_failed),
+    "easypanel.service.start": Handler(start_service, on_success=_started, on_failure=_failed),
+    "easypanel.service.restart": Handler(restart_service, on_success=_started, on_failure=_failed),
+    "easypanel.service.env": Handler(update_env, on_failure=_failed),
+    "easypanel.service.resources": Handler(update_resources, on_failure=_failed),
+    "easypanel.service.destroy": Handler(
+        destroy_service, on_success=_destroyed, on_failure=_failed
+    ),
+}

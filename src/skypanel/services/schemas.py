@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from skypanel.kit.schema import ApiModel, InputModel
+from skypanel.operations.schemas import OperationRef
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-_]+$", min_length=1, max_length=40)]
 DatabaseType = Literal["postgres", "mysql", "mariadb", "mongo", "redis"]
@@ -135,6 +136,8 @@ class ServiceOut(ApiModel):
     connection: ConnectionOut | None
     created_at: datetime
     updated_at: datetime
+    operation: OperationRef | None = None
+    """The change this request queued, when it queued one (the answer is then 202)."""
 
 
 class LogLineOut(ApiModel):

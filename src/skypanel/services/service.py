@@ -190,8 +190,10 @@ async def queue_operation(
     repeatable: bool = True,
     max_attempts: int = 8,
 ) -> EasypanelOperation:
-    """The service's next Easypanel operation. A repeatable one (start, stop, a new env...) is
-    never merged with an earlier one still in flight; the latest request is delivered."""
+    """The service's next Easypanel operation, delivered after the service's earlier ones and
+    after whatever its project still waits for (its creation). A repeatable one (start, stop, a
+    new env...) is never merged with an earlier one still in flight: each request is delivered,
+    in the order they were made."""
     return await enqueue(
         session,
         kind,
@@ -200,6 +202,7 @@ async def queue_operation(
         organization_id=organization_id,
         payload=_where(project, service),
         subject=("service", service.id),
+        after=[("project", project.id)],
         dedupe_key=f"{kind}:{service.id}:{uuid.uuid4()}" if repeatable else None,
         max_attempts=max_attempts,
     )

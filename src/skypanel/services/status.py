@@ -7,13 +7,16 @@ import uuid
 from dataclasses import dataclass
 
 from skypanel.easypanel import EasypanelClient
+from skypanel.easypanel.workload import database_kind
 from skypanel.kit.cache import Cache
 from skypanel.models import ContainerService
-from skypanel.services.workload import database_kind
 
 TASKS_TTL = 10.0
-SETTLED = ("creating", "deleting", "failed")
-IN_PROGRESS = ("deploying", "starting", "restarting")
+TRANSITIONS = ("creating", "deleting", "stopping", "starting", "restarting")
+"""A change is on its way: its operation records what comes next."""
+SETTLED = (*TRANSITIONS, "failed")
+"""Shown as recorded."""
+IN_PROGRESS = ("deploying",)
 """Only while one of these is shown are the deploy actions read (one more call)."""
 
 
@@ -38,7 +41,8 @@ def derive(
     if tasks is None:
         return Observed("missing", "Easypanel does not know this service")
     desired, actual = tasks
-    if desired == 0:
+    if desired == 0 or service.status == "stopped":
+        # Task counts are shared for a few seconds; a service just stopped is stopped.
         return Observed("stopped")
     if actual >= desired:
         return Observed("running")

@@ -14,16 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.easypanel import EasypanelResourceExists
 from skypanel.easypanel.schemas import TemplateService
+from skypanel.easypanel.workload import database_kind
 from skypanel.kit import clock, envvars
 from skypanel.kit.errors import NotFound
 from skypanel.models import ContainerPlan, ContainerService, EasypanelOperation
-from skypanel.operations.service import OperationContext, handler
+from skypanel.operations.service import Handler, OperationContext
 from skypanel.organizations.context import OrgContext
 from skypanel.projects.service import get as get_project
 from skypanel.quotas import service as quotas
 from skypanel.services import service
 from skypanel.services.secrets import credentials_place, env_place, service_credentials
-from skypanel.services.workload import database_kind
 from skypanel.subscriptions.naming import sanitise
 from skypanel.subscriptions.service import require_active
 from skypanel.templates import repository as templates
@@ -167,7 +167,6 @@ async def _failed(session: AsyncSession, operation: EasypanelOperation) -> None:
     await _group(session, operation, "failed", operation.last_error)
 
 
-@handler("easypanel.template.create", on_success=_created, on_failure=_failed)
 async def create_from_template(
     ctx: OperationContext, operation: EasypanelOperation
 ) -> dict[str, Any]:
@@ -184,3 +183,10 @@ async def create_from_template(
         if operation.attempts == 1:
             raise
     return {"services": len(specs)}
+
+
+HANDLERS: dict[str, Handler] = {
+    "easypanel.template.create": Handler(
+        create_from_template, on_success=_created, on_failure=_failed
+    ),
+}

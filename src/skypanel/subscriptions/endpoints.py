@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import record
 from skypanel.http import idempotency
-from skypanel.http.caching import invalidate
-from skypanel.http.deps import AppSettings, CurrentOrg, Session
+from skypanel.http.deps import AppSettings, Session
 from skypanel.http.errors import responses
 from skypanel.kit import clock
 from skypanel.kit.context import current_request_id
 from skypanel.kit.crypto import decrypt_secret
 from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_of
-from skypanel.models import BillingCycle, ContainerPlan, ContainerSubscription, EasypanelServer
+from skypanel.models import ContainerPlan, ContainerSubscription, EasypanelServer
+from skypanel.organizations.auth import CurrentOrg
 from skypanel.plans.schemas import PlanOut
 from skypanel.subscriptions import cancellation, repository, service
 from skypanel.subscriptions.provisioning import password_place
@@ -102,45 +102,35 @@ async def subscribe(
 ) -> JSONResponse:
     """Subscribe to a plan, paying the first month from the wallet.
 
-    Send an `Idempotency-Key` header to make retries safe. Provisioning on Easypanel (the
-    organization's login and first project) starts at once and is retried in the background.
+    Send an `Idempotency-Key` header to make retries safe: the key is taken in this request's
+    own transaction, so it is kept with the charge or not at all. Provisioning on Easypanel (the
+    organization's login and first project) follows once the charge commits; the subscription's
+    `provisioningStatus` says when it is ready.
     """
     started = time.perf_counter()
-    sessions = request.app.state.sessions
     claim = None
     if idempotency_key:
-        outcome = await idempotency.begin(
-            sessions, org.id, "subscribe", idempotency_key, body.model_dump(mode="json")
+        outcome = await idempotency.claim(
+            session, org.id, "subscribe", idempotency_key, body.model_dump(mode="json")
         )
         if isinstance(outcome, idempotency.Replay):
             return JSONResponse(
                 outcome.body, outcome.status, headers={"Idempotent-Replayed": "true"}
             )
         claim = outcome
-    try:
-        result = await service.subscribe(session, settings, org, body.plan_id)
-        await session.commit()
-    except BaseException:
-        if claim is not None:
-            await idempotency.release(sessions, claim)
-        raise
-    await request.app.state.runner.run_all([op.id for op in result.operations])
-    await invalidate(request, org.id)
-    async with sessions() as fresh:
-        subscription = await fresh.get(ContainerSubscription, result.subscription.id)
-        cycle = await fresh.get(BillingCycle, result.cycle.id)
-        assert subscription is not None
-        projects = await repository.projects(fresh, org.id)
-        out = SubscribeOut(
-            subscription=await subscription_view(fresh, subscription),
-            easypanel_user=_login(subscription) if subscription.easypanel_user_email else None,
-            projects=[ProjectBrief.model_validate(p) for p in projects],
-            billing_cycle=CycleOut.model_validate(cycle),
-            meta=_meta(started),
-        )
+    result = await service.subscribe(session, settings, org, body.plan_id)
+    subscription = result.subscription
+    projects = await repository.projects(session, org.id)
+    out = SubscribeOut(
+        subscription=await subscription_view(session, subscription),
+        easypanel_user=_login(subscription) if subscription.easypanel_user_email else None,
+        projects=[ProjectBrief.model_validate(p) for p in projects],
+        billing_cycle=CycleOut.model_validate(result.cycle),
+        meta=_meta(started),
+    )
     payload = out.model_dump(mode="json")
     if claim is not None:
-        await idempotency.finish(sessions, claim, status.HTTP_201_CREATED, payload)
+        await idempotency.store(session, claim, status.HTTP_201_CREATED, payload)
     return JSONResponse(payload, status.HTTP_201_CREATED)
 
 
@@ -152,8 +142,6 @@ async def change_plan(
 ) -> PlanChangeOut:
     """Upgrade or downgrade now, prorated by the second for the rest of the period."""
     subscription, credited, charged = await service.change_plan(session, org, body.plan_id)
-    await session.commit()
-    await invalidate(request, org.id)
     return PlanChangeOut(
         subscription=await subscription_view(session, subscription),
         credited=credited,
@@ -162,7 +150,10 @@ async def change_plan(
 
 
 @router.delete(
-    "/subscription", response_model=CancellationOut, responses=responses(401, 403, 404, 409)
+    "/subscription",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=CancellationOut,
+    responses=responses(401, 403, 404, 409),
 )
 async def cancel(
     request: Request,
@@ -170,24 +161,19 @@ async def cancel(
     session: Session,
     confirm: Annotated[str | None, Query(description="The organization's slug")] = None,
 ) -> CancellationOut:
-    """Cancel: refund the unused part of the period and delete every project and service.
+    """Cancel: refund the unused part of the period (at once) and delete every project and
+    service on Easypanel (queued: `pendingDeletions` operations follow).
 
     With anything deployed, the request must confirm with `?confirm=<organization slug>`.
     """
     started = time.perf_counter()
     result = await cancellation.cancel(session, org, confirm)
-    await session.commit()
-    statuses = await request.app.state.runner.run_all(result.operations)
-    await invalidate(request, org.id)
-    pending = sum(1 for s in statuses if s != "succeeded")
-    async with request.app.state.sessions() as fresh:
-        deleted = await cancellation.deletion_counts(fresh, result.operations)
     return CancellationOut(
         refund_amount=result.refund_cents,
-        projects_deleted=deleted.projects,
-        services_deleted=deleted.services,
+        projects_deleted=result.projects,
+        services_deleted=result.services,
         wallet_credited=result.refund_cents > 0,
-        pending_deletions=pending,
+        pending_deletions=len(result.operations),
         meta=_meta(started),
     )
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.http.caching import CachedRead, cache_of
-from skypanel.http.deps import AdminUser, CurrentUser, Session
+from skypanel.accounts.auth import AdminUser, CurrentUser
+from skypanel.http.caching import CachedRead
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
-from skypanel.models import ContainerTemplate
 from skypanel.templates import service
 from skypanel.templates.schemas import TemplateIn, TemplateOut, TemplateUpdate
 
@@ -26,7 +26,7 @@ CATALOGUE = CachedRead("templates", 300.0, TypeAdapter(list[TemplateOut]))
 
 
 def _catalogue_key(search: str | None, category: str | None) -> str:
-    return f"templates:{search or ''}:{category or ''}"
+    return f"{service.CACHED}{search or ''}:{category or ''}"
 
 
 async def catalogue(
@@ -85,7 +85,7 @@ async def create_template(
     request: Request, body: TemplateIn, admin: AdminUser, session: Session
 ) -> TemplateOut:
     """Add a template; its schema is validated and safety-checked (422 UNSAFE_DEPLOYMENT)."""
-    return await _changed(request, session, await service.create_template(session, admin, body))
+    return TemplateOut.model_validate(await service.create_template(session, admin, body))
 
 
 @router.put(
@@ -101,8 +101,8 @@ async def update_template(
     session: Session,
 ) -> TemplateOut:
     """Change some fields; a new schema is validated and safety-checked like on create."""
-    return await _changed(
-        request, session, await service.update_template(session, admin, template_id, body)
+    return TemplateOut.model_validate(
+        await service.update_template(session, admin, template_id, body)
     )
 
 
@@ -114,9 +114,7 @@ async def update_template(
 async def enable_template(
     request: Request, template_id: uuid.UUID, admin: AdminUser, session: Session
 ) -> TemplateOut:
-    return await _changed(
-        request, session, await service.set_enabled(session, admin, template_id, True)
-    )
+    return TemplateOut.model_validate(await service.set_enabled(session, admin, template_id, True))
 
 
 @router.post(
@@ -128,17 +126,7 @@ async def disable_template(
     request: Request, template_id: uuid.UUID, admin: AdminUser, session: Session
 ) -> TemplateOut:
     """Hide a template from users; services already deployed from it keep running."""
-    return await _changed(
-        request, session, await service.set_enabled(session, admin, template_id, False)
-    )
-
-
-async def _changed(request: Request, session: Session, template: ContainerTemplate) -> TemplateOut:
-    """Commit an admin's change, then drop the cached lists so users see it at once."""
-    out = TemplateOut.model_validate(template)
-    await session.commit()
-    await cache_of(request).drop("templates:")
-    return out
+    return TemplateOut.model_validate(await service.set_enabled(session, admin, template_id, False))
 
 
 async def _listed(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import record
+from skypanel.kit import uow
 from skypanel.kit.errors import Conflict, InvalidInput, NotFound
 from skypanel.models import ContainerTemplate, User
 from skypanel.templates import repository
@@ -27,6 +28,9 @@ _NOT_NULL = {
     "enabled": "enabled",
     "display_order": "displayOrder",
 }
+
+CACHED = "templates:"
+"""Where the enabled catalogue is cached (dropped after every admin change)."""
 
 
 class TemplateNotFound(NotFound):
@@ -144,6 +148,7 @@ async def _log(
     message: str,
     metadata: dict[str, Any] | None = None,
 ) -> None:
+    uow.stale_cache(session, CACHED)
     await record(
         session,
         f"container.template.{action}",

@@ -4,9 +4,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from skypanel.http.deps import CurrentOrg, Session
+from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_of
+from skypanel.organizations.auth import CurrentOrg
 from skypanel.wallet import repository
 from skypanel.wallet.schemas import TransactionOut, TransactionPage, WalletOut
 from skypanel.wallet.service import WalletNotFound

@@ -7,6 +7,7 @@ from fastapi import Response
 from skypanel.accounts import service as accounts
 from skypanel.accounts.schemas import LoginIn, PasswordChangeIn, RegisterIn
 from skypanel.kit.errors import AppError, InvalidInput
+from skypanel.organizations import service as organizations
 from skypanel.web import cookies
 from skypanel.web.page import Page, PublicPage, SignedInPage
 from skypanel.web.routing import error_text, page_router
@@ -34,7 +35,6 @@ async def login(page: PublicPage) -> Response:
             page.session, page.settings, email=form.email, password=form.password
         )
     except (accounts.InvalidCredentials, accounts.AccountLocked) as exc:
-        await page.session.commit()
         return _retry(page, "auth/login.html", exc, email=email, next=target)
     except InvalidInput as exc:
         return _retry(page, "auth/login.html", exc, email=email, next=target)
@@ -60,7 +60,7 @@ async def register(page: PublicPage) -> Response:
     email, name = await page.value("email"), await page.value("name")
     try:
         form = await page.form(RegisterIn)
-        user, _, issued = await accounts.register(
+        user, _, issued = await organizations.register(
             page.session,
             page.settings,
             email=str(form.email),

@@ -9,7 +9,8 @@ from typing import Any, Literal, TypeVar
 
 from fastapi import Response
 
-from skypanel.kit.errors import AppError
+from skypanel.kit.errors import AppError, InvalidInput
+from skypanel.projects import service as projects
 from skypanel.projects.endpoints import get_project
 from skypanel.quotas.service import Usage
 from skypanel.services import endpoints as services
@@ -128,10 +129,15 @@ def _refused(page: Page, exc: AppError, posted: dict[str, str], hidden: set[str]
 @router.post("/check")
 async def check(project_name: str, page: CustomerPage) -> Response:
     """The quota now, and what this deployment would add (a preview; the server decides)."""
+    await projects.get(page.session, page.org, project_name)
     posted = await _posted(page)
     adding: Usage | None
     if template_id := posted.get("template_id"):
-        template = await catalog.get_template(uuid.UUID(template_id), page.user, page.session)
+        try:
+            chosen = uuid.UUID(template_id)
+        except ValueError as exc:
+            raise InvalidInput("No such template", field="templateId") from exc
+        template = await catalog.get_template(chosen, page.user, page.session)
         adding = template_services(template.template_schema)
     else:
         adding = await one_service(page, posted)
@@ -144,6 +150,7 @@ async def deploy_template(
     project_name: str, template_id: uuid.UUID, page: CustomerPage
 ) -> Response:
     """Generated passwords are shown once, on the page this answers with."""
+    await projects.get(page.session, page.org, project_name)
     posted = await _posted(page)
     inputs = {
         k.removeprefix("input_"): v for k, v in posted.items() if k.startswith("input_") and v
@@ -162,7 +169,7 @@ async def deploy_template(
         )
         done = await _attempt(
             page,
-            services.deploy_template(page.request, project_name, body, page.org, page.session),
+            services.deploy_template(project_name, body, page.org, page.session),
         )
     except AppError as exc:
         _refused(page, exc, posted, {f"input_{name}" for name in secrets})
@@ -180,6 +187,7 @@ async def deploy_template(
 
 @router.post("/app")
 async def deploy_app(project_name: str, page: CustomerPage) -> Response:
+    await projects.get(page.session, page.org, project_name)
     posted = await _posted(page)
     try:
         data: dict[str, Any] = {
@@ -192,9 +200,7 @@ async def deploy_app(project_name: str, page: CustomerPage) -> Response:
             "resources": forms.resources(posted),
         }
         body = page.validate(AppIn, data)
-        item = await _attempt(
-            page, services.deploy_app(page.request, project_name, body, page.org, page.session)
-        )
+        item = await _attempt(page, services.deploy_app(project_name, body, page.org, page.session))
     except AppError as exc:
         _refused(page, exc, posted, set())
         return await _wizard(page, project_name, "app", values=posted, status=exc.status)
@@ -203,6 +209,7 @@ async def deploy_app(project_name: str, page: CustomerPage) -> Response:
 
 @router.post("/database")
 async def deploy_database(project_name: str, page: CustomerPage) -> Response:
+    await projects.get(page.session, page.org, project_name)
     posted = await _posted(page)
     data = {
         "service_name": posted.get("service_name", ""),
@@ -214,7 +221,7 @@ async def deploy_database(project_name: str, page: CustomerPage) -> Response:
         body = page.validate(DatabaseIn, data)
         item = await _attempt(
             page,
-            services.deploy_database(page.request, project_name, body, page.org, page.session),
+            services.deploy_database(project_name, body, page.org, page.session),
         )
     except AppError as exc:
         _refused(page, exc, posted, set())

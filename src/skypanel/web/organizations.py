@@ -6,9 +6,9 @@ import uuid
 
 from fastapi import Response
 
-from skypanel.http.deps import org_context
 from skypanel.organizations import endpoints as organization_api
 from skypanel.organizations import repository, service
+from skypanel.organizations.auth import org_context
 from skypanel.organizations.schemas import MemberIn, OrganizationIn, RoleIn, TransferIn
 from skypanel.web.page import SignedInPage
 from skypanel.web.routing import page_router

@@ -14,11 +14,12 @@ from skypanel.accounts import repository as users
 from skypanel.accounts.security import hash_refresh_token
 from skypanel.config import Settings
 from skypanel.http.caching import cache_of
-from skypanel.http.deps import AppSettings, Session, org_context
+from skypanel.http.deps import AppSettings, Session
 from skypanel.kit import clock
 from skypanel.kit.errors import Forbidden, InvalidInput
 from skypanel.models import Organization, User
 from skypanel.organizations import repository as orgs
+from skypanel.organizations.auth import org_context
 from skypanel.organizations.context import OrgContext
 from skypanel.platform.service import cached_setting
 from skypanel.web import cookies

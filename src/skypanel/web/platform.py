@@ -6,7 +6,6 @@ import uuid
 
 from fastapi import Response
 
-from skypanel.http.caching import cache_of
 from skypanel.plans import endpoints as plans
 from skypanel.plans.schemas import PlanIn, PlanUpdate
 from skypanel.plans.service import get_plan
@@ -108,7 +107,5 @@ async def save_settings(page: AdminPage) -> Response:
     await platform.put_setting(page.session, "customer_easypanel_logins", logins, actor)
     grace = await page.value("billing_grace_days")
     await platform.put_setting(page.session, "billing_grace_days", grace, actor)
-    await page.session.commit()
-    await platform.forget_settings(cache_of(page.request))
     page.flash("success", "Settings saved.")
     return page.redirect("/admin/settings")

@@ -30,7 +30,7 @@ async def project_list(page: CustomerPage) -> Response:
 @router.post("")
 async def create(page: CustomerPage) -> Response:
     form = await page.form(ProjectIn)
-    created = await projects.create_project(page.request, form, page.org, page.session)
+    created = await projects.create_project(form, page.org, page.session)
     page.flash("success", f"Project {created.project_name} created. Deploy its first service.")
     return page.redirect(f"/projects/{created.project_name}")
 
@@ -49,15 +49,16 @@ async def save_env(project_name: str, page: CustomerPage) -> Response:
     found = await service.get(page.session, page.org, project_name)
     posted = forms.env_lines(await page.value("env"))
     env = forms.unmask(posted, project_env(found))
-    await projects.update_env(page.request, project_name, EnvIn(env=env), page.org, page.session)
+    await projects.update_env(project_name, EnvIn(env=env), page.org, page.session)
     page.flash("success", f"Variables of {project_name} saved ({len(env)} in all).")
     return page.redirect(f"/projects/{project_name}")
 
 
 @router.post("/{project_name}/delete")
 async def delete(project_name: str, page: CustomerPage) -> Response:
+    await service.get(page.session, page.org, project_name)
     if await page.value("confirm") != project_name:
         raise InvalidInput(f"Type the project's name, {project_name}, to confirm deleting it")
-    await projects.delete_project(page.request, project_name, page.org, page.session)
-    page.flash("success", f"Project {project_name} deleted.")
+    await projects.delete_project(project_name, page.org, page.session)
+    page.flash("success", f"Project {project_name} is being deleted.")
     return page.redirect("/projects")

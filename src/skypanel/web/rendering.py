@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from skypanel.kit.money import format_money
+from skypanel.services.status import IN_PROGRESS, TRANSITIONS
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -140,4 +141,8 @@ def label(status: str | None) -> str:
 
 
 templates.env.filters.update(money=money, number=number, when=when, day=day, tone=tone, label=label)
-templates.env.globals.update(NAVIGATION=NAVIGATION)
+PASSING = (*IN_PROGRESS, *TRANSITIONS, "crash-looping", "missing")
+"""While a service shows one of these, its page and its row poll for the next status (Swarm's
+task counts are read at most every few seconds, so a fresh deploy may look crash-looping for a
+moment)."""
+templates.env.globals.update(NAVIGATION=NAVIGATION, PASSING=PASSING)

@@ -12,16 +12,12 @@ from skypanel.services import endpoints as services
 from skypanel.services import service
 from skypanel.services.schemas import EnvIn, LogsOut, ResourcesIn, ServiceOut
 from skypanel.services.secrets import service_env
-from skypanel.services.status import IN_PROGRESS
 from skypanel.web import forms
 from skypanel.web.page import CustomerPage, Page
 from skypanel.web.routing import page_router
 
 router = page_router("/projects/{project_name}/services/{service_name}")
 LOG_LINES = 200
-PASSING = (*IN_PROGRESS, "creating", "deleting", "stopping", "crash-looping", "missing")
-"""While a service shows one of these, its page polls for the next status (Swarm's task counts
-are read at most every few seconds, so a fresh deploy may look crash-looping for a moment)."""
 
 Verb = Literal["start", "stop", "restart"]
 DONE = {"start": "is starting", "stop": "is stopping", "restart": "is restarting"}
@@ -43,7 +39,6 @@ async def detail(project_name: str, service_name: str, page: CustomerPage) -> Re
         "services/detail.html",
         item=item,
         env_text=forms.env_text(item.env),
-        passing=PASSING,
         may_reveal=page.org.role in ("owner", "admin"),
     )
 
@@ -51,7 +46,18 @@ async def detail(project_name: str, service_name: str, page: CustomerPage) -> Re
 @router.get("/status")
 async def status(project_name: str, service_name: str, page: CustomerPage) -> Response:
     item = await _live(page, project_name, service_name)
-    return page.render("services/partials/status.html", item=item, passing=PASSING)
+    return page.render("services/partials/status.html", item=item)
+
+
+@router.get("/row")
+async def row(project_name: str, service_name: str, page: CustomerPage) -> Response:
+    """The project table's row, polled while the service is on its way somewhere; once it is
+    gone (deleted), the project page reloads to show what is left."""
+    try:
+        item = await _live(page, project_name, service_name)
+    except service.ServiceNotFound:
+        return Response(status_code=200, headers={"HX-Refresh": "true"})
+    return page.render("services/partials/row.html", item=item)
 
 
 @router.get("/reveal/{part}")
@@ -68,11 +74,14 @@ async def reveal(
 @router.post("/delete")
 async def delete(project_name: str, service_name: str, page: CustomerPage) -> Response:
     """Confirmed by typing the service's name (the form's field, or htmx's prompt)."""
+    await service.get(page.session, page.org, project_name, service_name)
     typed = page.request.headers.get("hx-prompt") or await page.value("confirm")
     if typed.strip() != service_name:
         raise InvalidInput(f"Type the service's name, {service_name}, to confirm deleting it")
-    await services.delete_service(page.request, project_name, service_name, page.org, page.session)
-    page.flash("success", f"Service {service_name} deleted; its quota is free again.")
+    await services.delete_service(project_name, service_name, page.org, page.session)
+    page.flash(
+        "success", f"Service {service_name} is being deleted; its quota is freed once it is gone."
+    )
     return page.redirect(f"/projects/{project_name}")
 
 
@@ -81,9 +90,7 @@ async def save_env(project_name: str, service_name: str, page: CustomerPage) -> 
     """Values left masked keep their secret; the app is redeployed with the new variables."""
     _, found = await service.get(page.session, page.org, project_name, service_name)
     env = forms.unmask(forms.env_lines(await page.value("env")), service_env(found))
-    await services.update_env(
-        page.request, project_name, service_name, EnvIn(env=env), page.org, page.session
-    )
+    await services.update_env(project_name, service_name, EnvIn(env=env), page.org, page.session)
     page.flash("success", f"Variables of {service_name} saved; it is being redeployed.")
     return page.redirect(f"/projects/{project_name}/services/{service_name}")
 
@@ -91,9 +98,7 @@ async def save_env(project_name: str, service_name: str, page: CustomerPage) -> 
 @router.post("/resources")
 async def save_resources(project_name: str, service_name: str, page: CustomerPage) -> Response:
     form = await page.form(ResourcesIn)
-    item = await services.update_resources(
-        page.request, project_name, service_name, form, page.org, page.session
-    )
+    item = await services.update_resources(project_name, service_name, form, page.org, page.session)
     limits = item.resources
     page.flash(
         "success",
@@ -123,9 +128,7 @@ async def logs(
 @router.post("/{verb}")
 async def act(project_name: str, service_name: str, verb: Verb, page: CustomerPage) -> Response:
     """From the project's table (htmx: the row is replaced) or the service's page."""
-    item = await services.act(
-        page.request, project_name, service_name, verb, page.org, page.session
-    )
+    item = await services.act(project_name, service_name, verb, page.org, page.session)
     page.flash("success", f"{service_name} {DONE[verb]}.")
     if page.htmx:
         return page.render("services/partials/row.html", item=item, oob=True)

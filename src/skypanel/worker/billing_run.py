@@ -1,4 +1,5 @@
-"""`skypanel billing run`: a billing run from the command line, with a progress bar."""
+"""`skypanel billing run`: a billing run from the command line, with a progress bar. The
+operations it queues (suspensions, resumptions) are delivered as each batch commits."""
 
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ async def run_billing(settings: Settings, *, at: datetime | None, batch: int) ->
                     batch=batch,
                     progress=lambda n: progress.advance(task, n),
                 )
-            await context.runner.run_all(report.operations)
             return report
     finally:
         if previous is not None:

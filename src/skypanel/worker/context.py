@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel.config import Settings
+from skypanel.kit import uow
+from skypanel.kit.cache import Cache
 from skypanel.kit.db import create_engine, create_sessionmaker
-from skypanel.operations import catalog  # noqa: F401 (registers the operation handlers)
 from skypanel.operations.service import Runner
 from skypanel.servers.clients import ClientPool
+from skypanel.wiring import ProcessEffects, inline, runner_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +35,27 @@ def current() -> WorkerContext:
 
 
 @asynccontextmanager
-async def worker_context(settings: Settings) -> AsyncIterator[WorkerContext]:
+async def worker_context(
+    settings: Settings, cache: Cache | None = None
+) -> AsyncIterator[WorkerContext]:
+    """The worker's database and runner. Its commits drop cached reads in `cache` (the web
+    process's own when the worker runs inside it; Redis reaches every process) and deliver the
+    operations they recorded right here."""
     assert settings.database_url is not None
     engine = create_engine(settings.database_url, pool_size=5, max_overflow=5)
     sessions = create_sessionmaker(engine)
     clients = ClientPool(sessions)
-    context = WorkerContext(engine, sessions, clients, Runner(sessions, clients))
+    runner = runner_for(sessions, clients, settings)
+    own_cache = cache is None
+    cache = cache or Cache(settings.redis_url)
+    uow.install(sessions, ProcessEffects(cache, inline(runner)))
+    context = WorkerContext(engine, sessions, clients, runner)
     _current.append(context)
     try:
         yield context
     finally:
         _current.remove(context)
         await clients.aclose()
+        if own_cache:
+            await cache.aclose()
         await engine.dispose()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+
 import procrastinate
 import structlog
 
@@ -15,10 +18,22 @@ log = structlog.get_logger(__name__)
 app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 
+@app.task(queue="easypanel", pass_context=False)
+async def deliver(operation_ids: list[str]) -> int:
+    """Deliver the operations a request just recorded, then what they unblock."""
+    statuses = await current().runner.run_all([uuid.UUID(value) for value in operation_ids])
+    return sum(1 for status in statuses if status is not None)
+
+
+async def defer_delivery(operation_ids: Sequence[uuid.UUID]) -> None:
+    """Hand operations to the workers (the job queue must be open in this process)."""
+    await deliver.defer_async(operation_ids=[str(value) for value in operation_ids])
+
+
 @app.periodic(cron="*/1 * * * *", periodic_id="deliver-operations")
 @app.task(queue="easypanel", queueing_lock="deliver-operations", pass_context=False)
 async def deliver_operations(timestamp: int) -> int:
-    """Retry every due Easypanel operation (and release those a crashed worker left running)."""
+    """Every minute: retry every due operation, and take up those whose delivery stopped."""
     return await current().runner.run_due()
 
 
@@ -26,15 +41,14 @@ async def deliver_operations(timestamp: int) -> int:
 @app.task(queue="billing", queueing_lock="billing-run", pass_context=False)
 async def billing_run(timestamp: int) -> dict[str, int]:
     """Hourly: renew what is due, settle what is overdue, suspend what is past its grace."""
-    context = current()
-    report = await billing.run(context.sessions)
-    await context.runner.run_all(report.operations)
+    report = await billing.run(current().sessions)
     log.info(
         "billing.run",
         charged=report.charged,
         failed=report.failed,
         recovered=report.recovered,
         suspended=report.suspended,
+        resumed=report.resumed,
     )
     return {"charged": report.charged, "failed": report.failed, "suspended": report.suspended}
 
@@ -52,5 +66,4 @@ async def reconcile_drift(timestamp: int) -> dict[str, int]:
     """Every five minutes: settle drift between Easypanel and the database."""
     context = current()
     report = await reconcile(context.sessions, context.clients)
-    await context.runner.run_all(report.operations)
     return {"imported": len(report.imported), "missing": len(report.missing)}

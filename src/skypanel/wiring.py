@@ -1,0 +1,93 @@
+"""The composition root's pieces that every process shares: the registry of operation handlers
+(assembled here, from the domains that declare them) and what a process does after a commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from skypanel.config import Settings
+from skypanel.http.caching import drop_organization
+from skypanel.http.principals import forget_users
+from skypanel.kit import uow
+from skypanel.kit.cache import Cache
+from skypanel.kit.uow import AfterCommit
+from skypanel.models import (
+    ContainerProject,
+    ContainerService,
+    ContainerSubscription,
+    Membership,
+    User,
+)
+from skypanel.operations.service import ClientSource, Handler, Runner
+from skypanel.projects import operations as project_operations
+from skypanel.services import operations as service_operations
+from skypanel.services import templated
+from skypanel.subscriptions import provisioning
+
+log = structlog.get_logger(__name__)
+
+HANDLERS: dict[str, Handler] = {
+    **provisioning.HANDLERS,
+    **project_operations.HANDLERS,
+    **service_operations.HANDLERS,
+    **templated.HANDLERS,
+}
+
+# What the cached reads (projects, usage) and the cached callers are made of.
+uow.watch(ContainerProject, organization="organization_id")
+uow.watch(ContainerService, organization="organization_id")
+uow.watch(ContainerSubscription, organization="organization_id")
+uow.watch(User, user="id")
+uow.watch(Membership, user="user_id")
+
+Dispatch = Callable[[Sequence[uuid.UUID]], Awaitable[object]]
+
+
+def runner_for(
+    sessions: async_sessionmaker[AsyncSession], clients: ClientSource, settings: Settings
+) -> Runner:
+    """A process's operation runner, with every handler and the configured lease."""
+    return Runner(
+        sessions,
+        clients,
+        HANDLERS,
+        lease=settings.operation_lease,
+        heartbeat_seconds=settings.operation_lease_seconds / 4,
+    )
+
+
+def inline(runner: Runner) -> Dispatch:
+    """Deliver in this process as soon as the work commits (workers, tests, the CLI)."""
+    return runner.run_all
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessEffects:
+    """After a commit: drop stale cached reads and callers, then hand operations to delivery.
+    A failed hand-over loses nothing: the workers' sweep delivers every due operation."""
+
+    cache: Cache
+    dispatch: Dispatch
+
+    async def apply(self, done: AfterCommit) -> None:
+        for organization_id in done.organizations:
+            await drop_organization(self.cache, organization_id)
+        if done.users:
+            await forget_users(self.cache, *done.users)
+        for namespace in done.namespaces:
+            await self.cache.drop(namespace)
+        for callback in done.callbacks:
+            try:
+                await callback()
+            except Exception:
+                log.exception("after_commit.callback_failed")
+        if done.operations:
+            try:
+                await self.dispatch(done.operations)
+            except Exception:
+                log.exception("operations.dispatch_failed", count=len(done.operations))
