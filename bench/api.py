@@ -17,10 +17,10 @@ import httpx
 from bench.dataset import Dataset, seed_platform
 from bench.load import LoadResult, Server, panel_server, wrk
 from bench.support import scratch_database, table
-from skypanel.accounts.security import issue_access_token
 from skypanel.config import get_settings, new_encryption_key
 from skypanel.emulator import RunningEmulator, running_emulator
 from skypanel.kit.db import create_engine, create_sessionmaker
+from skypanel.kit.tokens import issue_access_token
 from skypanel.servers.service import save as save_server
 from skypanel.web.cookies import SESSION
 
