@@ -178,3 +178,15 @@ async def configure_server(
     async with sessions() as session:
         await save(session, None, url=base_url, api_key=token, dialect="orpc", result=None)
         await session.commit()
+
+
+async def customer_logins_on(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Give organizations their own Easypanel login (off by default) for the tests about it."""
+    async with sessions() as session:
+        await session.execute(
+            text(
+                "INSERT INTO platform_settings (key, value) VALUES"
+                " ('customer_easypanel_logins', 'true')"
+            )
+        )
+        await session.commit()

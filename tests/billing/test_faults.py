@@ -13,7 +13,15 @@ from skypanel.emulator import RunningEmulator
 from skypanel.models import EasypanelServer
 from tests.billing.helpers import deploy_workload, subscribe_at
 from tests.conftest import runner_of
-from tests.support import Account, balance, clock_at, count, credit, make_plan
+from tests.support import (
+    Account,
+    balance,
+    clock_at,
+    count,
+    credit,
+    customer_logins_on,
+    make_plan,
+)
 
 START = datetime(2027, 9, 1, tzinfo=UTC)
 PROVISIONING_STEPS = ["users.createUser", "projects.createProject", "projects.updateAccess"]
@@ -47,6 +55,7 @@ async def test_provisioning_survives_a_failing_step(
     status: int,
 ) -> None:
     org = alice.organization_id
+    await customer_logins_on(db)
     plan = await make_plan(db, price_cents=1200)
     await credit(db, org, 2000)
     easypanel.controller.fail(step, times=3, status=status)

@@ -13,7 +13,7 @@ async def test_settings_have_defaults_and_validate_changes(
     assert (await client.get("/api/admin/settings", headers=alice.headers)).status_code == 403
     listed = await client.get("/api/admin/settings", headers=admin.headers)
     values = {s["key"]: s["value"] for s in listed.json()}
-    assert values["customer_easypanel_logins"] is True
+    assert values["customer_easypanel_logins"] is False
     assert values["billing_grace_days"] == 3
     assert values["branding"] == {"name": "SkyPanel", "logoUrl": None, "accentColor": "#2563eb"}
 

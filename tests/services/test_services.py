@@ -32,7 +32,7 @@ async def test_deploy_an_app_and_watch_it_run(
             **NGINX,
             "env": {"MODE": "prod", "STRIPE_SECRET": "sk_live_123456"},
             "mounts": [{"name": "data", "mountPath": "/data"}],
-            "ports": [{"published": 8080, "target": 80}],
+            "ports": [{"published": 30080, "target": 80}],
         },
     )
     assert created.status_code == 202, created.text

@@ -20,6 +20,7 @@ from tests.support import (
     configure_server,
     count,
     credit,
+    customer_logins_on,
     make_plan,
     register,
 )
@@ -32,6 +33,7 @@ async def test_subscribe_charges_once_and_provisions_right_after(
     server: EasypanelServer,
     alice: Account,
 ) -> None:
+    await customer_logins_on(db)
     plan = await make_plan(db, price_cents=1999)
     await credit(db, alice.organization_id, 5000)
     response = await client.post(
@@ -92,6 +94,7 @@ async def test_insufficient_balance_writes_nothing(
     server: EasypanelServer,
     alice: Account,
 ) -> None:
+    await customer_logins_on(db)
     plan = await make_plan(db, price_cents=1999)
     await credit(db, alice.organization_id, 1998)
     response = await client.post(
@@ -306,6 +309,7 @@ async def test_the_owner_can_reveal_the_easypanel_login_and_members_cannot(
     alice: Account,
     bob: Account,
 ) -> None:
+    await customer_logins_on(db)
     plan = await make_plan(db)
     await credit(db, alice.organization_id, 1000)
     await client.post(

@@ -59,6 +59,7 @@ class ContainerService(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "container_services"
     __table_args__ = (
         UniqueConstraint("project_id", "service_name"),
+        UniqueConstraint("server_id", "swarm_name"),
         CheckConstraint(
             "service_type IN (" + ", ".join(f"'{t}'" for t in SERVICE_TYPES) + ")",
             name="service_type",
@@ -75,6 +76,12 @@ class ContainerService(UUIDPrimaryKey, Timestamps, Base):
     )
     service_name: Mapped[str] = mapped_column(String(40))
     easypanel_service_name: Mapped[str] = mapped_column(String(255))
+    server_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("easypanel_config.id", ondelete="RESTRICT")
+    )
+    swarm_name: Mapped[str | None] = mapped_column(String(255))
+    """`<easypanel project>_<easypanel service>`, unique per server (`subscriptions.naming`);
+    empty only for services imported from Easypanel."""
     service_type: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(32), server_default="deploying")
     desired_state: Mapped[str] = mapped_column(String(16), server_default="running")

@@ -14,7 +14,12 @@ from skypanel.operations.service import enqueue
 from skypanel.organizations.context import OrgContext
 from skypanel.projects import repository
 from skypanel.projects.env import env_place
-from skypanel.subscriptions.naming import easypanel_project_name, free_candidate, sanitise
+from skypanel.subscriptions.naming import (
+    check_name,
+    easypanel_project_name,
+    free_candidate,
+    sanitise,
+)
 from skypanel.subscriptions.service import require_active
 
 
@@ -42,6 +47,7 @@ async def get(
 async def create(
     session: AsyncSession, org: OrgContext, name: str, env: dict[str, str]
 ) -> tuple[ContainerProject, EasypanelOperation]:
+    check_name(name, "projectName")
     subscription = await require_active(session, org.id)
     assert subscription.server_id is not None
     if await repository.by_name(session, org.id, name) is not None:

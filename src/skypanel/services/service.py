@@ -22,14 +22,16 @@ from skypanel.operations.service import enqueue
 from skypanel.organizations.context import OrgContext
 from skypanel.projects.service import get as get_project
 from skypanel.quotas import service as quotas
+from skypanel.services import claims
+from skypanel.services.claims import ServiceExists
 from skypanel.services.schemas import AppIn, DatabaseIn, ResourcesIn
 from skypanel.services.secrets import credentials_place, env_place
+from skypanel.subscriptions.naming import check_name, swarm_name
 from skypanel.subscriptions.service import require_active
 from skypanel.templates.inputs import generate
 from skypanel.templates.safety import check_app
 from skypanel.templates.schemas import Generate
 
-SWARM_NAME_LIMIT = 63
 PASSWORD = Generate(kind="password", length=20)
 DATABASE_DEFAULTS: dict[str, tuple[int, str | None]] = {
     "postgres": (5432, "postgres"),
@@ -44,8 +46,7 @@ class ServiceNotFound(NotFound):
     code = "SERVICE_NOT_FOUND"
 
 
-class ServiceExists(Conflict):
-    code = "SERVICE_EXISTS"
+__all__ = ["ServiceExists"]
 
 
 class NotSupported(InvalidInput):
@@ -77,10 +78,8 @@ async def _reserve(
     subscription = await require_active(session, org.id)
     plan = await session.get(ContainerPlan, subscription.plan_id)
     assert plan is not None
-    if len(f"{project.easypanel_project_name}_{name}") > SWARM_NAME_LIMIT:
-        raise InvalidInput(
-            "The project and service names are too long together", field="serviceName"
-        )
+    check_name(name, "serviceName")
+    swarm_name(project.easypanel_project_name, name)
     existing = await session.scalar(
         select(ContainerService.id).where(
             ContainerService.project_id == project.id, ContainerService.service_name == name
@@ -109,6 +108,8 @@ def _row(
         organization_id=org.id,
         service_name=name,
         easypanel_service_name=name,
+        server_id=project.server_id,
+        swarm_name=swarm_name(project.easypanel_project_name, name),
         service_type=kind,
         status="creating",
         desired_state="running",
@@ -125,11 +126,24 @@ async def deploy_app(
     check_app(data.service_name, mounts=data.mounts, env=data.env)
     env = envvars.validate(data.env)
     limits = await _reserve(session, org, project, data.service_name, data.resources)
+    hosts = await claims.check_domains(
+        session,
+        [
+            claims.normalise_host(d.host, wildcard=bool(getattr(d, "wildcard", False)))
+            for d in data.domains
+        ],
+    )
+    ports = await claims.check_ports(
+        session, project.server_id, (claims.Port(p.published, p.protocol) for p in data.ports)
+    )
     service = _row(org, project, data.service_name, "app", limits)
     source = data.source.model_dump(by_alias=False, exclude={"password"})
     service.configuration = {
         "source": source,
-        "domains": [d.model_dump(by_alias=False) for d in data.domains],
+        "domains": [
+            d.model_dump(by_alias=False) | claims.as_easypanel(host)
+            for d, host in zip(data.domains, hosts, strict=True)
+        ],
         "ports": [p.model_dump(by_alias=False) for p in data.ports],
         "mounts": [m.model_dump(by_alias=False) for m in data.mounts],
         "secretKeys": sorted(set(data.secret_keys)),
@@ -140,7 +154,9 @@ async def deploy_app(
         service.credentials_encrypted = envvars.seal(
             {"registryPassword": password}, credentials_place(service.id)
         )
-    return service, await _create(session, org, project, service, "easypanel.app.create")
+    return service, await _create(
+        session, org, project, service, "easypanel.app.create", hosts=hosts, ports=ports
+    )
 
 
 async def deploy_database(
@@ -170,9 +186,14 @@ async def _create(
     project: ContainerProject,
     service: ContainerService,
     kind: str,
+    *,
+    hosts: list[str] | None = None,
+    ports: list[claims.Port] | None = None,
 ) -> EasypanelOperation:
     session.add(service)
-    await session.flush()
+    await claims.flush_claims(session)
+    claims.add_claims(session, service, project.server_id, hosts or [], ports or [])
+    await claims.flush_claims(session)
     operation = await queue_operation(
         session, org.id, project, service, kind, repeatable=False, max_attempts=20
     )

@@ -22,9 +22,9 @@ from skypanel.operations.service import Handler, OperationContext
 from skypanel.organizations.context import OrgContext
 from skypanel.projects.service import get as get_project
 from skypanel.quotas import service as quotas
-from skypanel.services import service
+from skypanel.services import claims, service
 from skypanel.services.secrets import credentials_place, env_place, service_credentials
-from skypanel.subscriptions.naming import sanitise
+from skypanel.subscriptions.naming import check_name, sanitise, swarm_name
 from skypanel.subscriptions.service import require_active
 from skypanel.templates import repository as templates
 from skypanel.templates.render import render_template
@@ -54,13 +54,16 @@ async def deploy_template(
     subscription = await require_active(session, org.id)
     plan = await session.get(ContainerPlan, subscription.plan_id)
     assert plan is not None
+    if prefix is not None:
+        check_name(prefix, "servicePrefix")
     rendered = render_template(
         template,
         inputs,
         project_name=project.easypanel_project_name,
         service_prefix=sanitise(prefix or template.template_name, 20),
     )
-    names = [item.name for item in rendered.services]
+    names = [check_name(item.name, "servicePrefix") for item in rendered.services]
+    swarm_names = {name: swarm_name(project.easypanel_project_name, name) for name in names}
     taken = await session.scalars(
         select(ContainerService.service_name).where(
             ContainerService.project_id == project.id, ContainerService.service_name.in_(names)
@@ -81,6 +84,7 @@ async def deploy_template(
             containers=len(rendered.services),
         ),
     )
+    hosts, ports = await _claims(session, project.server_id, rendered.specs)
     rows = []
     for item in rendered.services:
         row = ContainerService(
@@ -89,6 +93,8 @@ async def deploy_template(
             organization_id=org.id,
             service_name=item.name,
             easypanel_service_name=item.name,
+            server_id=project.server_id,
+            swarm_name=swarm_names[item.name],
             service_type=item.type,
             status="creating",
             desired_state="running",
@@ -109,7 +115,11 @@ async def deploy_template(
         row.configuration = {**row.configuration, "templateGroup": str(anchor.id)}
         row.credentials_encrypted = envvars.seal(credentials, credentials_place(row.id))
         session.add(row)
-    await session.flush()
+    await claims.flush_claims(session)
+    by_name = {row.easypanel_service_name: row for row, _ in rows}
+    for name, row in by_name.items():
+        claims.add_claims(session, row, project.server_id, hosts.get(name, []), ports.get(name, []))
+    await claims.flush_claims(session)
     operation = await service.queue_operation(
         session, org.id, project, anchor, "easypanel.template.create", repeatable=False
     )
@@ -122,6 +132,31 @@ async def deploy_template(
         f"Template {template.display_name} deployed",
     )
     return [row for row, _ in rows], operation, rendered.inputs
+
+
+async def _claims(
+    session: AsyncSession, server_id: uuid.UUID, specs: list[TemplateService]
+) -> tuple[dict[str, list[str]], dict[str, list[claims.Port]]]:
+    """The hosts and ports each app of the template asks for, checked all together (a template
+    may not claim one twice either); the specs then carry the normalised hosts."""
+    hosts: dict[str, list[str]] = {}
+    ports: dict[str, list[claims.Port]] = {}
+    for spec in specs:
+        if spec.type != "app":
+            continue
+        data = spec.data
+        hosts[data.service_name] = [
+            claims.normalise_host(d.host, wildcard=d.wildcard) for d in data.domains or []
+        ]
+        ports[data.service_name] = [claims.Port(p.published, p.protocol) for p in data.ports or []]
+        if data.domains:
+            data.domains = [
+                d.model_copy(update=claims.as_easypanel(host))
+                for d, host in zip(data.domains, hosts[data.service_name], strict=True)
+            ]
+    await claims.check_domains(session, [h for found in hosts.values() for h in found])
+    await claims.check_ports(session, server_id, [p for found in ports.values() for p in found])
+    return hosts, ports
 
 
 def _connection_facts(credentials: dict[str, str]) -> dict[str, Any]:
