@@ -24,7 +24,7 @@ class UserOut(ApiModel):
 class RegisterIn(InputModel):
     email: EmailStr
     password: str = Password
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=100)
 
 
 class LoginIn(InputModel):

@@ -28,6 +28,8 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
+        # Statement parameters hold password hashes and secrets: never in errors or logs.
+        hide_parameters=True,
         connect_args={"server_settings": {"application_name": "skypanel", "timezone": "UTC"}},
     )
 

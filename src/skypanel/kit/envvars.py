@@ -12,6 +12,9 @@ KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SECRET_HINTS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE", "AUTH")
 MASK = "••••••••"
 MAX_VALUE = 32_768
+# Characters that end a line somewhere (Easypanel's KEY=VALUE text, shells, JavaScript) or make
+# no sense in a value: every control character but the tab, and the Unicode line separators.
+_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def validate(env: dict[str, str], field: str = "env") -> dict[str, str]:
@@ -21,9 +24,14 @@ def validate(env: dict[str, str], field: str = "env") -> dict[str, str]:
                 f"{key!r} is not a valid variable name (letters, digits, underscore)",
                 field=f"{field}.{key}",
             )
-        if "\n" in value or len(value) > MAX_VALUE:
+        if len(value) > MAX_VALUE:
             raise InvalidInput(
-                f"The value of {key} is too long or spans lines", field=f"{field}.{key}"
+                f"The value of {key} is longer than {MAX_VALUE} characters", field=f"{field}.{key}"
+            )
+        if _BREAKS.search(value):
+            raise InvalidInput(
+                f"The value of {key} must be one line: no line breaks or control characters",
+                field=f"{field}.{key}",
             )
     return env
 

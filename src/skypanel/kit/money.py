@@ -9,16 +9,24 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-_MONEY = re.compile(r"^-?\d{1,13}(\.\d{1,2})?$")
+_MONEY = re.compile(r"^-?[0-9]{1,7}(\.[0-9]{1,2})?$", re.ASCII)
 CURRENCY = "USD"
+MAX_CENTS = 100_000_000
+"""The largest amount the API takes, 1,000,000.00 (either sign)."""
 
 
 def parse_money(value: str) -> int:
-    """`"19.99"` -> 1999. Refuses more than two decimal places, exponents and blanks."""
+    """`"19.99"` -> 1999. ASCII digits only, at most two decimal places, at most 1,000,000.00
+    either way; refuses exponents and blanks."""
     text = value.strip()
     if not _MONEY.fullmatch(text):
-        raise ValueError('must be a decimal amount with at most two decimal places, like "19.99"')
-    return int(Decimal(text) * 100)
+        raise ValueError(
+            'must be a decimal amount in ASCII digits with at most two decimal places, like "19.99"'
+        )
+    cents = int(Decimal(text) * 100)
+    if abs(cents) > MAX_CENTS:
+        raise ValueError("must be at most 1000000.00")
+    return cents
 
 
 def format_money(cents: int) -> str:

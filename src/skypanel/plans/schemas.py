@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from skypanel.kit.money import Money, MoneyIn
 from skypanel.kit.schema import ApiModel, InputModel
@@ -53,3 +54,18 @@ class PlanUpdate(InputModel):
     )
     max_storage_gb: int | None = Field(default=None, gt=0, le=1_000_000)
     max_containers: int | None = Field(default=None, gt=0, le=10_000)
+
+    @field_validator(
+        "name",
+        "price_monthly",
+        "max_cpu_cores",
+        "max_memory_gb",
+        "max_storage_gb",
+        "max_containers",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        """Omitting a field keeps it; `null` would erase a value every plan must have."""
+        if value is None:
+            raise ValueError("cannot be null; omit the field to keep its value")
+        return value

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -106,8 +107,23 @@ def check(plan: ContainerPlan, used: Usage, requested: Usage) -> None:
         if want > 0 and have + want > limit
     ]
     if exceeded:
-        names = ", ".join(str(item["quota"]) for item in exceeded)
-        raise QuotaExceeded(f"This would exceed the plan's {names} quota", exceeded=exceeded)
+        words = "; ".join(_in_words(item) for item in exceeded)
+        raise QuotaExceeded(f"This would exceed the plan's limits: {words}", exceeded=exceeded)
+
+
+_WORDS = {
+    "cpuCores": ("vCPU", "vCPU"),
+    "memoryGb": ("memory", "GB"),
+    "storageGb": ("storage", "GB"),
+    "containers": ("containers", "containers"),
+}
+
+
+def _in_words(item: Mapping[str, object]) -> str:
+    """`{"quota": "memoryGb", ...}` -> "memory: 2 GB requested, 3 GB of 4 GB in use"."""
+    name, unit = _WORDS.get(str(item["quota"]), (str(item["quota"]), ""))
+    requested, used, limit = (f"{float(str(item[k])):g}" for k in ("requested", "used", "limit"))
+    return f"{name}: {requested} {unit} requested, {used} {unit} of {limit} {unit} in use"
 
 
 def fair_share(plan: ContainerPlan, used: Usage) -> Usage:

@@ -2,13 +2,30 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import AfterValidator, AnyHttpUrl, Field
 
 from skypanel.kit.schema import ApiModel, InputModel
 
 Dialect = Literal["auto", "orpc", "trpc"]
+API_KEY_RULE = "must be printable ASCII without spaces, as Easypanel's API tokens are"
+
+
+def api_key_problem(key: str) -> str | None:
+    """An API key travels in an HTTP header: anything else breaks every call to Easypanel."""
+    if all("!" <= char <= "~" for char in key):
+        return None
+    return API_KEY_RULE
+
+
+def _api_key(key: str) -> str:
+    if api_key_problem(key) is not None:
+        raise ValueError(API_KEY_RULE)
+    return key
+
+
+ApiKey = Annotated[str, Field(min_length=8, max_length=500), AfterValidator(_api_key)]
 
 
 class ServerOut(ApiModel):
@@ -31,7 +48,7 @@ class ServerOut(ApiModel):
 
 class ServerIn(InputModel):
     api_url: AnyHttpUrl
-    api_key: str = Field(min_length=8, max_length=500)
+    api_key: ApiKey
     dialect: Dialect = "auto"
     force: bool = Field(default=False, description="Save even when the connection test fails")
 
@@ -40,7 +57,7 @@ class TestIn(InputModel):
     """Test these settings without saving; omit both to test the saved connection."""
 
     api_url: AnyHttpUrl | None = None
-    api_key: str | None = Field(default=None, min_length=8, max_length=500)
+    api_key: ApiKey | None = None
     dialect: Dialect = "auto"
 
 

@@ -18,7 +18,7 @@ from skypanel.kit.errors import AppError, InvalidInput, NotFound
 from skypanel.models import EasypanelServer, User
 from skypanel.servers import repository
 from skypanel.servers.clients import api_key_place, build_client
-from skypanel.servers.schemas import Dialect, ServerOut, TestOut
+from skypanel.servers.schemas import API_KEY_RULE, Dialect, ServerOut, TestOut, api_key_problem
 
 log = structlog.get_logger(__name__)
 
@@ -111,6 +111,11 @@ async def save(
     result: ConnectionResult | None,
 ) -> EasypanelServer:
     """Create or replace the default server's connection (the key encrypted for its row)."""
+    if api_key_problem(api_key) is not None:
+        raise InvalidInput(
+            f"Invalid input: apiKey {API_KEY_RULE}",
+            fields=[{"field": "apiKey", "message": API_KEY_RULE, "type": "value_error"}],
+        )
     server = await repository.default_server(session, lock=True)
     if server is None:
         server = EasypanelServer(id=uuid.uuid4(), is_default=True, active=True)

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
+from skypanel.kit.errors import AppError
 from skypanel.kit.schema import ApiModel
 from skypanel.kit.uow import release
 from skypanel.models import ContainerProject, ContainerService, EasypanelOperation
@@ -272,7 +273,9 @@ async def read_logs(
     service_name: str,
     org: CurrentOrg,
     session: Session,
-    cursor: str | None = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^[0-9]{1,20}$", description="`nextCursor` of a previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     follow: bool = False,
     follow_seconds: Annotated[int, Query(alias="followSeconds", ge=1, le=FOLLOW_SECONDS)] = (
@@ -304,7 +307,11 @@ async def read_logs(
     async def stream() -> AsyncIterator[str]:
         after = cursor
         for _ in range(max(1, int(follow_seconds / POLL_SECONDS))):
-            batch = await page(after)
+            try:
+                batch = await page(after)
+            except Exception as exc:
+                yield _error_event(exc, after)
+                return
             if batch.lines or after is None:
                 yield f"data: {json.dumps(batch.model_dump(mode='json'))}\n\n"
             after = batch.next_cursor
@@ -313,3 +320,13 @@ async def read_logs(
             await asyncio.sleep(POLL_SECONDS)
 
     return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+def _error_event(exc: Exception, cursor: str | None) -> str:
+    """The server-sent event that ends a followed log stream when Easypanel fails mid-way."""
+    if isinstance(exc, AppError):
+        error = exc.to_dict()["error"]
+    else:
+        error = {"code": "LOGS_UNAVAILABLE", "message": "The log source stopped answering"}
+    error["details"] = {**error.get("details", {}), "cursor": cursor}
+    return f"event: error\ndata: {json.dumps({'error': error}, default=str)}\n\n"

@@ -6,9 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from skypanel.easypanel import EasypanelClient, EasypanelNotFound, EasypanelProcedureNotFound
+from skypanel.kit.errors import InvalidInput
 from skypanel.services.schemas import LogLineOut, LogsOut
 
 REDACTED = "[redacted]"
+
+
+def _position(cursor: str) -> int:
+    """A cursor is a `nextCursor` handed out earlier: a non-negative integer."""
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 20):
+        raise InvalidInput(
+            "The cursor must be the nextCursor of a previous page",
+            fields=[{"field": "cursor", "message": "must be a non-negative integer"}],
+        )
+    return int(cursor)
 
 
 def _redact(text: str, secrets: list[str]) -> str:
@@ -29,7 +40,7 @@ async def read(
 ) -> LogsOut:
     try:
         lines = await client.query_service_logs(
-            project, service, start=int(cursor) if cursor else None, limit=limit
+            project, service, start=_position(cursor) if cursor else None, limit=limit
         )
     except EasypanelProcedureNotFound:
         return await _deploy_log(client, project, service, secrets, cursor, limit, is_app)
@@ -72,7 +83,7 @@ async def _deploy_log(
             note="This Easypanel server offers no log source for this service yet",
         )
     log = (await client.get_action(newest[0].id)).log or ""
-    start = int(cursor) if cursor else 0
+    start = _position(cursor) if cursor else 0
     lines = log.splitlines()[start : start + limit]
     return LogsOut(
         source="deploy-action",

@@ -1,16 +1,51 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from skypanel.kit import inputs
 from skypanel.kit.schema import ApiModel, InputModel
 from skypanel.operations.schemas import OperationRef
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-_]+$", min_length=1, max_length=40)]
+
+
+def _checked(problem: Callable[[str], str | None]) -> AfterValidator:
+    def check(value: str) -> str:
+        message = problem(value)
+        if message is not None:
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+GitRef = Annotated[str, Field(min_length=1, max_length=200), _checked(inputs.git_ref_problem)]
+RepoPath = Annotated[str, Field(max_length=500), _checked(inputs.repository_path_problem)]
+Image = Annotated[str, Field(min_length=1, max_length=500), _checked(inputs.image_problem)]
+UrlPath = Annotated[str, Field(max_length=500), _checked(inputs.url_path_problem)]
+BIND_MOUNTS = "Bind mounts are not allowed; use a named volume"
+
+
+def _volume_name(value: object) -> object:
+    if isinstance(value, str) and ("/" in value or value.startswith(".")):
+        raise ValueError(BIND_MOUNTS)
+    return value
+
+
 DatabaseType = Literal["postgres", "mysql", "mariadb", "mongo", "redis"]
 
 
@@ -24,24 +59,24 @@ class ResourcesIn(InputModel):
 
 class ImageSourceIn(InputModel):
     type: Literal["image"]
-    image: str = Field(min_length=1, max_length=500, pattern=r"^[^\s]+$")
+    image: Image
     username: str | None = Field(default=None, max_length=200)
     password: str | None = Field(default=None, max_length=500)
 
 
 class GithubSourceIn(InputModel):
     type: Literal["github"]
-    owner: str = Field(min_length=1, max_length=100)
-    repo: str = Field(min_length=1, max_length=100)
-    ref: str = Field(default="main", min_length=1, max_length=200)
-    path: str = Field(default="/", pattern=r"^/")
+    owner: Annotated[str, _checked(inputs.github_owner_problem)]
+    repo: Annotated[str, _checked(inputs.github_repo_problem)]
+    ref: GitRef = "main"
+    path: RepoPath = "/"
 
 
 class GitSourceIn(InputModel):
     type: Literal["git"]
     url: str = Field(min_length=1, max_length=500, pattern=r"^(https?://|git@)")
-    ref: str = Field(default="main", min_length=1, max_length=200)
-    path: str = Field(default="/", pattern=r"^/")
+    ref: GitRef = "main"
+    path: RepoPath = "/"
 
 
 class DockerfileSourceIn(InputModel):
@@ -60,7 +95,7 @@ class DomainIn(InputModel):
     )
     port: int = Field(default=80, ge=1, le=65535)
     https: bool = True
-    path: str = Field(default="/", pattern=r"^/")
+    path: UrlPath = "/"
 
 
 class PortIn(InputModel):
@@ -73,7 +108,15 @@ class MountIn(InputModel):
     """Only named volumes: bind mounts would reach into the host."""
 
     type: str = "volume"
-    name: Name
+    name: Annotated[Name, BeforeValidator(_volume_name)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_host_paths(cls, data: object) -> object:
+        if isinstance(data, dict) and {"hostPath", "host_path", "source"} & data.keys():
+            raise ValueError(BIND_MOUNTS)
+        return data
+
     mount_path: str = Field(pattern=r"^/[^\s]*$", max_length=500)
 
 
@@ -89,10 +132,22 @@ class AppIn(InputModel):
 
 
 class DatabaseIn(InputModel):
-    service_name: Name
     type: DatabaseType
+    service_name: Name
     version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,40}$")
     resources: ResourcesIn = Field(default_factory=ResourcesIn)
+
+    @field_validator("service_name")
+    @classmethod
+    def _database_name(cls, name: str, info: ValidationInfo) -> str:
+        """The service name becomes the database name (`-` read as `_`): every engine wants it
+        to start with a letter."""
+        engine = info.data.get("type")
+        if engine is not None and engine != "redis" and not name[:1].isalpha():
+            raise ValueError(
+                f"must start with a letter: it becomes the name of the {engine} database"
+            )
+        return name
 
 
 class TemplateDeployIn(InputModel):

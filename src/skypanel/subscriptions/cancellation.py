@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import record
 from skypanel.kit import clock
-from skypanel.kit.errors import Conflict
+from skypanel.kit.errors import AppError, Conflict
 from skypanel.kit.money import format_money
 from skypanel.models import (
     ContainerProject,
@@ -42,6 +42,11 @@ class Cancelled:
     operations: list[uuid.UUID]
 
 
+class ConfirmationMismatch(AppError):
+    code = "CONFIRMATION_MISMATCH"
+    status = 422
+
+
 async def cancel(session: AsyncSession, org: OrgContext, confirm: str | None) -> Cancelled:
     org.require("owner", "admin")
     now = clock.now()
@@ -50,6 +55,13 @@ async def cancel(session: AsyncSession, org: OrgContext, confirm: str | None) ->
         raise NoSubscription("The organization has no subscription")
     projects = await repository.projects(session, org.id)
     services = await repository.services(session, org.id)
+    if confirm is not None and confirm != org.organization.slug:
+        raise ConfirmationMismatch(
+            f"The confirmation does not match: type the organization's slug,"
+            f" ?confirm={org.organization.slug}",
+            fields=[{"field": "confirm", "message": f"must be {org.organization.slug}"}],
+            confirm=org.organization.slug,
+        )
     if (projects or services) and confirm != org.organization.slug:
         raise HasResources(
             "Projects or services are still deployed; confirm with"

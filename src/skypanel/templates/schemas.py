@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Discriminator, Field, StringConstraints, Tag, model_validator
+from pydantic import AfterValidator, Discriminator, Field, StringConstraints, Tag, model_validator
 
 from skypanel.kit.schema import ApiModel, InputModel
 
@@ -207,6 +207,27 @@ Text = Field(default=None, max_length=5000)
 Category = Field(default=None, min_length=1, max_length=100)
 LogoUrl = Field(default=None, max_length=500, pattern=r"^https?://[^\s]+$")
 Order = Field(default=None, ge=0, le=100_000)
+MAX_SCHEMA_DEPTH = 12
+"""A template nests services, their lists and their settings: a dozen levels is plenty."""
+
+
+def _depth(value: object, level: int = 0) -> int:
+    if level > MAX_SCHEMA_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(item, level + 1) for item in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(item, level + 1) for item in value), default=level + 1)
+    return level
+
+
+def _shallow(schema: dict[str, Any]) -> dict[str, Any]:
+    if _depth(schema) > MAX_SCHEMA_DEPTH:
+        raise ValueError(f"must not nest deeper than {MAX_SCHEMA_DEPTH} levels")
+    return schema
+
+
+TemplateSchema = Annotated[dict[str, Any], AfterValidator(_shallow)]
 
 
 class TemplateIn(InputModel):
@@ -215,7 +236,7 @@ class TemplateIn(InputModel):
     description: str | None = Text
     category: str | None = Category
     logo_url: str | None = LogoUrl
-    template_schema: dict[str, Any]
+    template_schema: TemplateSchema
     enabled: bool = True
     display_order: int = Field(default=0, ge=0, le=100_000)
 
@@ -227,6 +248,6 @@ class TemplateUpdate(InputModel):
     description: str | None = Text
     category: str | None = Category
     logo_url: str | None = LogoUrl
-    template_schema: dict[str, Any] | None = None
+    template_schema: TemplateSchema | None = None
     enabled: bool | None = None
     display_order: int | None = Order

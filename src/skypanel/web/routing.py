@@ -22,8 +22,8 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def error_text(exc: AppError) -> str:
-    """The API's message, with what the details add for a person (field errors, quotas passed,
-    waiting time)."""
+    """The API's message, with what the details add for a person (field errors, waiting time);
+    a quota refusal already says in words what would be passed."""
     errors = exc.details.get("errors")
     if isinstance(errors, list) and errors:
         described = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
@@ -32,19 +32,11 @@ def error_text(exc: AppError) -> str:
     if isinstance(fields, list) and fields:
         named = "; ".join(f"{item['field']}: {item['message']}" for item in fields)
         return f"{exc.message} ({named})"
-    exceeded = exc.details.get("exceeded")
-    if isinstance(exceeded, list) and exceeded:
-        return f"{exc.message} ({'; '.join(map(_over, exceeded))})"
     wait = exc.details.get("retryAfter")
     if isinstance(wait, int) and wait > 0:
         minutes = max(1, round(wait / 60))
         return f"{exc.message} (in about {minutes} minute{'s' if minutes != 1 else ''})"
     return exc.message
-
-
-def _over(quota: dict[str, Any]) -> str:
-    asked = f"{quota['requested']} requested, " if "requested" in quota else ""
-    return f"{quota['quota']}: {asked}{quota['used']} used of {quota['limit']}"
 
 
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:
