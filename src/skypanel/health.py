@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -42,8 +44,33 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", responses={200: {"content": {"text/plain": {}}}})
-async def metrics() -> Response:
-    """Prometheus metrics of this process (Easypanel call latency and errors). Keep this path
-    private at the reverse proxy."""
+@router.get(
+    "/metrics",
+    responses={
+        200: {"content": {"text/plain": {}}},
+        401: {"description": "Missing or wrong bearer token"},
+        404: {"description": "Production without SKYPANEL_METRICS_TOKEN"},
+    },
+)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of this process (Easypanel call latency and errors). With
+    `SKYPANEL_METRICS_TOKEN` set, only for `Authorization: Bearer <token>`; in production
+    without a token, not served at all."""
+    settings = request.app.state.settings
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    if token is None and settings.production:
+        return _error(404, "NOT_FOUND", "Not found")
+    if token is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+            refused = _error(401, "UNAUTHORIZED", "A bearer token is needed for /metrics")
+            refused.headers["WWW-Authenticate"] = "Bearer"
+            return refused
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    """The API's error envelope (`skypanel.http.errors`, a module of this same layer)."""
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": {}}}, status_code=status
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from skypanel.app import create_app
 from skypanel.config import Settings
@@ -102,10 +102,25 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || document.location.pathname}:${event.lineNumber}`);
+});
+"""
+"""Every page reports what the Content-Security-Policy refused as a console error."""
+
+
+def _csp_violation(text: str) -> bool:
+    return "CSP violation" in text or "Content Security Policy" in text
+
+
 @pytest.fixture
 def new_page(panel: Panel, browser: Browser) -> Iterator[Callable[..., Page]]:
-    """Open a page in a fresh browser context (its own cookies): one per person in a test."""
+    """Open a page in a fresh browser context (its own cookies): one per person in a test.
+    A test fails when any page it opened saw the Content-Security-Policy refuse something."""
     contexts: list[BrowserContext] = []
+    violations: list[str] = []
 
     def open_page(width: int = 1280, height: int = 860) -> Page:
         context = browser.new_context(
@@ -114,12 +129,21 @@ def new_page(panel: Panel, browser: Browser) -> Iterator[Callable[..., Page]]:
             reduced_motion="reduce",
         )
         context.set_default_timeout(10_000)
+        context.add_init_script(REPORT_VIOLATIONS)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+
+        def report(message: ConsoleMessage) -> None:
+            if _csp_violation(message.text):
+                violations.append(f"{page.url}: {message.text}")
+
+        page.on("console", report)
+        return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert violations == [], "Content-Security-Policy violations"
 
 
 @pytest.fixture(scope="session")

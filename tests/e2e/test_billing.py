@@ -67,6 +67,12 @@ def test_subscribe_change_plan_and_cancel(
 
     register(customer, "Clarice Starling")
     slug = "clarice-starling-s-organization"
+    # Customer logins are off by default; this provider gives each organization one.
+    admin.goto("/admin/settings")
+    admin.get_by_label("Customer Easypanel logins").check()
+    admin.get_by_role("button", name="Save settings").click()
+    expect(admin.locator("#flashes")).to_have_text("Settings saved.")
+
     customer.goto("/plans")
     shot(customer, "plans")
     customer.locator("article", has_text="Starter").get_by_role("link", name="Subscribe").click()

@@ -156,7 +156,7 @@ def test_projects_services_and_monitoring(
     expect(customer.get_by_test_id("quota-verdict")).to_contain_text("would pass your plan's cpu")
     customer.get_by_role("button", name="Deploy database").click()
     expect(customer.locator("#flashes")).to_contain_text(
-        "This would exceed the plan's cpuCores quota (cpuCores: 9"
+        "This would exceed the plan's limits: vCPU: 9 vCPU requested, 1.5 vCPU of 4 vCPU in use"
     )
     expect(customer.get_by_label("Service name")).to_have_value("db")
     expect(customer.get_by_role("radio", name="PostgreSQL")).to_be_checked()

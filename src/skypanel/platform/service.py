@@ -1,9 +1,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +34,36 @@ class Branding(BaseModel):
 
     model_config = {"populate_by_name": True}
 
+    @field_validator("logo_url")
+    @classmethod
+    def _https_image(cls, value: str | None) -> str | None:
+        """Shown as an `<img src>` on every page: an `https:` address with a host, or nothing."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        printable = value.isprintable() and not any(c.isspace() for c in value)
+        if parts.scheme.lower() != "https" or not parts.hostname or not printable:
+            raise PydanticCustomError("https_url", "The logo must be an https:// image URL")
+        return value
+
+
+class PortRange(BaseModel):
+    """The host ports customers may publish (Easypanel's own 80, 443 and 3000 stay outside)."""
+
+    start: int = Field(default=30000, ge=1024, le=65535)
+    end: int = Field(default=32767, ge=1024, le=65535)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PortRange:
+        if self.start > self.end:
+            raise ValueError("start must not be above end")
+        return self
+
+
+ReservedSuffix = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=253)
+]
+
 
 class SettingSpec(BaseModel):
     key: str
@@ -41,9 +81,25 @@ SETTINGS: dict[str, SettingSpec] = {
     for spec in (
         _spec(
             "customer_easypanel_logins",
-            "Give each subscribed organization its own Easypanel login with access to its projects",
+            "Give each subscribed organization its own Easypanel login with access to its"
+            " projects. Off by default: with it a customer changes their services directly on"
+            " Easypanel (mounts and privileged mode included), which drift reconciliation only"
+            " bounds by stopping unsafe services every five minutes",
             bool,
-            True,
+            False,
+        ),
+        _spec(
+            "reserved_domain_suffixes",
+            "Domains no customer may attach to a service, with everything under them"
+            " (the panel's own host and each Easypanel server's host are always reserved)",
+            list[ReservedSuffix],
+            [],
+        ),
+        _spec(
+            "published_port_range",
+            "Host ports customers may publish, each held by one service per server",
+            PortRange,
+            PortRange().model_dump(),
         ),
         _spec("billing_grace_days", "Days an unpaid subscription runs before suspension", int, 3),
         _spec(

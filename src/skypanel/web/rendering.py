@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from skypanel.kit.money import format_money
 from skypanel.services.status import IN_PROGRESS, TRANSITIONS
@@ -145,4 +147,14 @@ PASSING = (*IN_PROGRESS, *TRANSITIONS, "crash-looping", "missing")
 """While a service shows one of these, its page and its row poll for the next status (Swarm's
 task counts are read at most every few seconds, so a fresh deploy may look crash-looping for a
 moment)."""
-templates.env.globals.update(NAVIGATION=NAVIGATION, PASSING=PASSING)
+
+
+@pass_context
+def csp_nonce(context: Context) -> str:
+    """This request's Content-Security-Policy nonce (`skypanel.http.headers`): a `<script>` or
+    `<style>` element in a template carries `nonce="{{ csp_nonce() }}"`."""
+    request = context.get("request")
+    return str(getattr(request.state, "csp_nonce", "")) if request is not None else ""
+
+
+templates.env.globals.update(NAVIGATION=NAVIGATION, PASSING=PASSING, csp_nonce=csp_nonce)

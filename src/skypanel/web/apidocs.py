@@ -1,0 +1,81 @@
+"""The API documentation: Swagger UI at /docs from the vendored assets (no CDN), and an OpenAPI
+document that declares the bearer scheme on every route that needs a signed-in account, so
+Swagger UI's "Authorize" button works. `SKYPANEL_API_DOCS=false` serves neither."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, get_args
+
+from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from skypanel.accounts.auth import CurrentUser
+
+OPENAPI_URL = "/openapi.json"
+ASSETS = "/static/vendor/swagger-ui"
+BEARER = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+
+
+def _signed_in() -> Callable[..., Any]:
+    dependency: Callable[..., Any] = get_args(CurrentUser)[1].dependency
+    return dependency
+
+
+def _needs_token(dependant: Dependant, marker: Callable[..., Any]) -> bool:
+    return any(sub.call is marker or _needs_token(sub, marker) for sub in dependant.dependencies)
+
+
+def openapi_with_bearer(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus `bearerAuth`, required by each operation whose dependencies
+    include the signed-in account."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+    )
+    schema.setdefault("components", {})["securitySchemes"] = BEARER
+    marker = _signed_in()
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not (isinstance(route, APIRoute) and route.include_in_schema):
+            continue
+        if not _needs_token(route.dependant, marker):
+            continue
+        operations = schema["paths"].get(context.path_format, {})
+        for method in context.methods or ():
+            if method.lower() in operations:
+                operations[method.lower()]["security"] = [{"bearerAuth": []}]
+    app.openapi_schema = schema
+    return schema
+
+
+async def _swagger(request: Request) -> HTMLResponse:
+    page = get_swagger_ui_html(
+        openapi_url=OPENAPI_URL,
+        title=f"{request.app.title} API",
+        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS}/favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+    )
+    nonce = getattr(request.state, "csp_nonce", "")
+    body = bytes(page.body).decode().replace("<script>", f'<script nonce="{nonce}">')
+    return HTMLResponse(body)
+
+
+def install_api_docs(app: FastAPI) -> None:
+    """For an app created with FastAPI's own docs pages off (`docs_url=None, redoc_url=None`)
+    and `openapi_url=None` when the docs are turned off."""
+    if app.openapi_url is None:
+        return
+    app.openapi = lambda: openapi_with_bearer(app)  # type: ignore[method-assign]
+    app.add_route("/docs", _swagger, include_in_schema=False)
