@@ -18,10 +18,10 @@ PLATFORM_SQL = [
     VALUES (:plan, 'Bench', 1500, 'USD', 64, 256, 1000, 100, true, now(), now())
     """,
     """
-    INSERT INTO users (id, email, name, password_hash, role, is_active, failed_login_count,
-        token_version, created_at, updated_at)
+    INSERT INTO users (id, email, name, password_hash, role, is_active, token_version,
+        created_at, updated_at)
     SELECT md5(:run || 'u' || n)::uuid, 'bench-' || n || '-' || :run || '@example.com',
-        'Bench ' || n, :hash, 'user', true, 0, 0, now(), now()
+        'Bench ' || n, :hash, 'user', true, 0, now(), now()
     FROM generate_series(1, :orgs) AS n
     """,
     """

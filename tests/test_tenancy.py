@@ -125,14 +125,16 @@ async def _signed_in_browser(client: httpx.AsyncClient, account: Account) -> str
     """Sign in through the web form, as a browser does; returns the CSRF token of the session."""
     await client.get("/login")
     secret = client.cookies[cookies.CSRF]
-    token = cookies.csrf_token(get_settings(), secret)
+    token = cookies.csrf_token(get_settings(), secret, None)
     signed_in = await client.post(
         "/login",
         data={"email": account.email, "password": account.password, cookies.CSRF_FIELD: token},
     )
     assert signed_in.status_code == 303, signed_in.text
     assert cookies.SESSION in client.cookies
-    return cookies.csrf_token(get_settings(), client.cookies[cookies.CSRF])
+    return cookies.csrf_token(
+        get_settings(), client.cookies[cookies.CSRF], client.cookies[cookies.SESSION]
+    )
 
 
 async def test_every_page_with_a_project_hides_other_organizations(

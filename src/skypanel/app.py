@@ -18,6 +18,8 @@ from skypanel.admin.endpoints import router as admin_router
 from skypanel.config import Settings, get_settings
 from skypanel.http.errors import install_error_handlers
 from skypanel.http.fastpath import CachedReads
+from skypanel.http.guards import InputGuardMiddleware
+from skypanel.http.headers import SecurityHeadersMiddleware
 from skypanel.http.middleware import RateLimitMiddleware, RequestContextMiddleware
 from skypanel.http.ratelimit import RateLimiter
 from skypanel.kit import uow
@@ -41,6 +43,7 @@ from skypanel.subscriptions.endpoints import router as subscriptions_router
 from skypanel.templates.endpoints import router as templates_router
 from skypanel.wallet.endpoints import router as wallet_router
 from skypanel.web import install_web
+from skypanel.web.apidocs import OPENAPI_URL, install_api_docs
 from skypanel.wiring import Dispatch, ProcessEffects, inline, runner_for
 from skypanel.worker.run import open_job_queue, run_worker
 from skypanel.worker.tasks import defer_delivery
@@ -124,6 +127,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Containers as a service on top of Easypanel",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=OPENAPI_URL if settings.api_docs else None,
     )
     app.state.settings = settings
     app.state.cache = Cache(settings.redis_url)
@@ -131,9 +137,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_web(app)
+    install_api_docs(app)
     app.add_middleware(
         CachedReads, reads=(PROJECTS, USAGE), cache=app.state.cache, settings=settings
     )
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
+    app.add_middleware(InputGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.production)
     return app

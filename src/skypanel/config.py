@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     database_pool_size: int = 10
     database_max_overflow: int = 10
     redis_url: str | None = None
+    max_body_bytes: int = 1_048_576
 
     secret_key: SecretStr | None = None
     encryption_keys: SecretStr | None = None
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
 
     public_url: str = "http://127.0.0.1:8000"
+
+    metrics_token: SecretStr | None = None
+    """Bearer token for `/metrics`. In production `/metrics` answers 404 without one."""
+    api_docs: bool = True
+    """Serve `/docs`, `/redoc` and `/openapi.json`."""
 
     easypanel_url: str | None = None
     easypanel_api_key: SecretStr | None = None

@@ -50,7 +50,9 @@ def test_wrong_password_then_lockout_are_explained(new_page: Callable[..., Page]
     expect(page.get_by_label("Email")).to_have_value(email)
     for _ in range(4):
         sign_in(page, email, "still not it")
-    assert "Too many failed sign-in attempts; try again later (in about 15 minutes)" in flash(page)
+    assert "Too many failed sign-in attempts from here; try again later (in about 15 minutes)" in (
+        flash(page)
+    )
     sign_in(page, email, PASSWORD)
     assert "Too many failed sign-in attempts" in flash(page)
     expect(page).to_have_url("/login")

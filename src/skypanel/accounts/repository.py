@@ -4,11 +4,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.kit.pagination import newest_first
-from skypanel.models import RefreshToken, User
+from skypanel.models import RefreshToken, SignInFailure, User
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -25,6 +25,20 @@ async def by_email(session: AsyncSession, email: str, *, for_update: bool = Fals
 async def refresh_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
     return await session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+    )
+
+
+async def sign_in_failure(
+    session: AsyncSession, user_id: uuid.UUID, address: str
+) -> SignInFailure | None:
+    return await session.get(SignInFailure, (user_id, address), with_for_update=True)
+
+
+async def forget_failures(session: AsyncSession, user_id: uuid.UUID, address: str) -> None:
+    await session.execute(
+        delete(SignInFailure).where(
+            SignInFailure.user_id == user_id, SignInFailure.address == address
+        )
     )
 
 

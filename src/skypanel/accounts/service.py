@@ -23,7 +23,7 @@ from skypanel.kit import clock
 from skypanel.kit.context import current_request
 from skypanel.kit.errors import AppError, Conflict, Forbidden, Unauthorized
 from skypanel.kit.tokens import issue_access_token
-from skypanel.models import RefreshToken, User
+from skypanel.models import RefreshToken, SignInFailure, User
 
 
 class EmailTaken(Conflict):
@@ -85,26 +85,33 @@ async def new_sign_in(session: AsyncSession, settings: Settings, user: User) -> 
     return await _issue(session, settings, user, family_id=uuid.uuid4())
 
 
+MAX_LOCKOUT = timedelta(days=1)
+
+
 async def login(
     session: AsyncSession, settings: Settings, *, email: str, password: str
 ) -> tuple[User, IssuedTokens]:
-    """Check the password; repeated failures lock the account for a while.
+    """Check the password. Repeated failures from one address lock this account out from that
+    address only, for longer each time (so nobody else can lock its owner out).
 
     Raises `InvalidCredentials` or `AccountLocked` after recording the failure in the session;
     both keep the work (`AppError.keeps_work`), so the failure count survives the refusal.
     """
     now = clock.now()
+    ctx = current_request()
+    address = (ctx.ip_address if ctx else None) or "unknown"
     user = await repository.by_email(session, email.strip(), for_update=True)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise _locked(user, now)
+    failed = None if user is None else await repository.sign_in_failure(session, user.id, address)
+    if failed is not None and failed.locked_until is not None and failed.locked_until > now:
+        raise _locked(failed.locked_until, now)
     if user is None or not verify_password(user.password_hash, password) or not user.is_active:
         if user is not None:
-            await _count_failure(session, settings, user, now)
-            if user.locked_until is not None and user.locked_until > now:
-                raise _locked(user, now)
+            locked_until = await _count_failure(session, settings, user, address, failed, now)
+            if locked_until is not None:
+                raise _locked(locked_until, now)
         raise InvalidCredentials("Wrong email or password")
-    user.failed_login_count = 0
-    user.locked_until = None
+    if failed is not None:
+        await repository.forget_failures(session, user.id, address)
     user.last_login_at = now
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -112,34 +119,51 @@ async def login(
     return user, await _issue(session, settings, user, family_id=uuid.uuid4())
 
 
-def _locked(user: User, now: datetime) -> AccountLocked:
-    assert user.locked_until is not None
-    seconds = max(1, int((user.locked_until - now).total_seconds()))
-    return AccountLocked("Too many failed sign-in attempts; try again later", retryAfter=seconds)
+def _locked(until: datetime, now: datetime) -> AccountLocked:
+    seconds = max(1, int((until - now).total_seconds()))
+    return AccountLocked(
+        "Too many failed sign-in attempts from here; try again later", retryAfter=seconds
+    )
 
 
 async def _count_failure(
-    session: AsyncSession, settings: Settings, user: User, now: datetime
-) -> None:
-    user.failed_login_count += 1
-    if user.failed_login_count >= settings.login_max_failures:
-        user.failed_login_count = 0
-        user.locked_until = now + timedelta(seconds=settings.login_lockout_seconds)
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    address: str,
+    failed: SignInFailure | None,
+    now: datetime,
+) -> datetime | None:
+    """Count a failure from `address`; returns when the lockout it starts ends, if it starts one
+    (each lockout twice as long as the one before, at most a day)."""
+    if failed is None:
+        failed = SignInFailure(user_id=user.id, address=address, failures=0, lockouts=0)
+        session.add(failed)
+    failed.failures += 1
+    failed.updated_at = now
+    if failed.failures >= settings.login_max_failures:
+        failed.failures = 0
+        failed.lockouts += 1
+        lockout = timedelta(seconds=settings.login_lockout_seconds) * 2 ** (failed.lockouts - 1)
+        failed.locked_until = now + min(lockout, MAX_LOCKOUT)
         await record(
             session,
             "auth.lockout",
-            f"{user.email} locked after repeated failed sign-ins",
+            f"{user.email} locked out from {address} after repeated failed sign-ins",
             user_id=user.id,
             status="warning",
+            metadata={"address": address, "until": failed.locked_until.isoformat()},
         )
-    else:
-        await record(
-            session,
-            "auth.login_failed",
-            f"Failed sign-in for {user.email}",
-            user_id=user.id,
-            status="failure",
-        )
+        return failed.locked_until
+    await record(
+        session,
+        "auth.login_failed",
+        f"Failed sign-in for {user.email}",
+        user_id=user.id,
+        status="failure",
+        metadata={"address": address},
+    )
+    return None
 
 
 async def refresh(
@@ -152,7 +176,9 @@ async def refresh(
         raise InvalidRefreshToken("The refresh token is invalid or expired")
     if stored.revoked_at is not None:
         if stored.replaced_by_id is not None:
+            # A stolen token may be in use: end the sign-in and every access token at once.
             await repository.revoke_family(session, stored.family_id, now)
+            await _end_access_tokens(session, stored.user_id)
             raise RefreshTokenReused("The refresh token was already used; sign in again")
         raise InvalidRefreshToken("The refresh token has been revoked")
     user = await repository.get(session, stored.user_id)
@@ -165,10 +191,24 @@ async def refresh(
 
 
 async def logout(session: AsyncSession, token: str) -> None:
-    """Revoke the refresh token's whole family (this sign-in on this device)."""
+    """Revoke the refresh token's whole family (this sign-in on this device) and end the access
+    tokens issued so far (other devices get new ones with their own refresh tokens)."""
     stored = await repository.refresh_by_hash(session, hash_refresh_token(token))
     if stored is not None:
         await repository.revoke_family(session, stored.family_id, clock.now())
+        await _end_access_tokens(session, stored.user_id)
+
+
+async def end_sessions(session: AsyncSession, user: User) -> None:
+    """Every sign-in of the account ends now: refresh tokens revoked, access tokens refused."""
+    user.token_version += 1
+    await repository.revoke_all(session, user.id, clock.now())
+
+
+async def _end_access_tokens(session: AsyncSession, user_id: uuid.UUID) -> None:
+    user = await repository.get(session, user_id)
+    if user is not None:
+        user.token_version += 1
 
 
 async def change_password(
@@ -182,8 +222,7 @@ async def change_password(
     if not verify_password(user.password_hash, current):
         raise WrongPassword("The current password is wrong", field="currentPassword")
     user.password_hash = hash_password(new)
-    user.token_version += 1
-    await repository.revoke_all(session, user.id, clock.now())
+    await end_sessions(session, user)
     await record(session, "auth.password_change", f"{user.email} changed password", user_id=user.id)
     return await _issue(session, settings, user, family_id=uuid.uuid4())
 

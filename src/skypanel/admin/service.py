@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.accounts import repository as users
+from skypanel.accounts import service as accounts
 from skypanel.activity.service import record
 from skypanel.kit.errors import InvalidInput, NotFound
 from skypanel.kit.money import format_money
@@ -65,8 +66,11 @@ async def update_user(
     if active is not None and active != user.is_active:
         user.is_active = active
         changes["isActive"] = active
-    if changes:
+    if active is False and "isActive" in changes:
+        await accounts.end_sessions(session, user)
+    elif changes:
         user.token_version += 1
+    if changes:
         await record(
             session,
             "admin.user.update",

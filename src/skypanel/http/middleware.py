@@ -63,15 +63,20 @@ class RequestContextMiddleware:
             set_request(None)
 
 
+LIMITED_FORMS = frozenset({"/login", "/register"})
+"""Pages whose form posts count like anonymous API calls (sign-in guessing, sign-up spam)."""
+
+
 class RateLimitMiddleware:
-    """Tiered limits: anonymous clients by address; signed-in users (and admins) by user id."""
+    """Tiered limits: anonymous clients by address; signed-in users (and admins) by user id.
+    Applies to the API and to the posts of the sign-in and registration forms."""
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
         self.app = app
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http" or not _limited(scope):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
@@ -89,3 +94,8 @@ class RateLimitMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _limited(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return path.startswith("/api/") or (scope["method"] == "POST" and path in LIMITED_FORMS)

@@ -1,8 +1,9 @@
 """Every ORM table. Importing this package registers them all on `Base.metadata`."""
 
-from skypanel.models.accounts import RefreshToken, User
+from skypanel.models.accounts import RefreshToken, SignInFailure, User
 from skypanel.models.activity import ActivityLog
 from skypanel.models.base import Base
+from skypanel.models.claims import ServiceDomain, ServicePort
 from skypanel.models.easypanel import EasypanelServer
 from skypanel.models.operations import EasypanelAuditLog, EasypanelOperation
 from skypanel.models.organizations import Membership, Organization
@@ -31,6 +32,9 @@ __all__ = [
     "PaymentTransaction",
     "PlatformSetting",
     "RefreshToken",
+    "ServiceDomain",
+    "ServicePort",
+    "SignInFailure",
     "User",
     "Wallet",
 ]

@@ -22,10 +22,24 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     password_hash: Mapped[str]
     role: Mapped[str] = mapped_column(String(16), server_default="user")
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
-    failed_login_count: Mapped[int] = mapped_column(server_default=text("0"))
-    locked_until: Mapped[datetime | None]
     token_version: Mapped[int] = mapped_column(server_default=text("0"))
     last_login_at: Mapped[datetime | None]
+
+
+class SignInFailure(Base):
+    """Failed sign-ins to one account from one address. Only that address is locked out, for
+    longer each time, so someone who knows an email cannot lock its owner out."""
+
+    __tablename__ = "sign_in_failures"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(server_default=text("0"))
+    lockouts: Mapped[int] = mapped_column(server_default=text("0"))
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, server_default=func.now())
 
 
 class RefreshToken(UUIDPrimaryKey, Base):

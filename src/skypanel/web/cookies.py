@@ -34,14 +34,20 @@ def _sign(settings: Settings, purpose: str, value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
-def csrf_token(settings: Settings, secret: str) -> str:
-    return _sign(settings, "csrf", secret)
+def csrf_token(settings: Settings, secret: str, session: str | None) -> str:
+    """The form token of a CSRF secret, bound to the sign-in it is used with (`session`, the
+    session cookie; None before signing in): a secret and token planted from another session,
+    as by cookie tossing, do not match."""
+    bound = hashlib.sha256((session or "").encode()).hexdigest()
+    return _sign(settings, "csrf", f"{secret}:{bound}")
 
 
-def csrf_valid(settings: Settings, secret: str | None, sent: str | None) -> bool:
+def csrf_valid(
+    settings: Settings, secret: str | None, sent: str | None, session: str | None
+) -> bool:
     if not secret or not sent:
         return False
-    return hmac.compare_digest(csrf_token(settings, secret), sent)
+    return hmac.compare_digest(csrf_token(settings, secret, session), sent)
 
 
 def new_csrf_secret() -> str:

@@ -108,7 +108,13 @@ class Page:
 
     @property
     def csrf(self) -> str:
-        return cookies.csrf_token(self.settings, self.csrf_secret)
+        if cookies.SESSION in self._drop:
+            session = None
+        elif cookies.SESSION in self._set:
+            session = self._set[cookies.SESSION][0]
+        else:
+            session = self.request.cookies.get(cookies.SESSION)
+        return cookies.csrf_token(self.settings, self.csrf_secret, session)
 
     def sign_in(self, refresh_token: str) -> None:
         """The session cookie, and a fresh CSRF secret (nothing from before the sign-in counts)."""
@@ -171,7 +177,9 @@ async def _page(request: Request, session: Session, settings: AppSettings) -> Pa
         if sent is None:
             value = (await request.form()).get(cookies.CSRF_FIELD)
             sent = value if isinstance(value, str) else None
-        if not cookies.csrf_valid(settings, request.cookies.get(cookies.CSRF), sent):
+        sent_secret = request.cookies.get(cookies.CSRF)
+        signed_in = request.cookies.get(cookies.SESSION)
+        if not cookies.csrf_valid(settings, sent_secret, sent, signed_in):
             raise CsrfRejected
     branding: dict[str, Any] = await cached_setting(cache_of(request), session, "branding")
     page = Page(request, session, settings, branding, secret)
