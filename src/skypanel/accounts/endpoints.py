@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from skypanel.accounts import service
 from skypanel.accounts.auth import CurrentUser
@@ -82,7 +82,6 @@ async def me(user: CurrentUser, session: Session) -> MeOut:
 
 @router.post("/password", response_model=Tokens, responses=responses(401, 403, 422))
 async def change_password(
-    request: Request,
     body: PasswordChangeIn,
     user: CurrentUser,
     session: Session,

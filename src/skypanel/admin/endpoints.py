@@ -44,7 +44,7 @@ async def list_users(
 
 @router.patch("/users/{user_id}", response_model=UserOut, responses=responses(401, 403, 404, 422))
 async def update_user(
-    request: Request, user_id: uuid.UUID, body: UserUpdateIn, admin: AdminUser, session: Session
+    user_id: uuid.UUID, body: UserUpdateIn, admin: AdminUser, session: Session
 ) -> UserOut:
     """Change a user's platform role or disable the account (their sessions end at once)."""
     user = await service.update_user(session, admin, user_id, role=body.role, active=body.is_active)

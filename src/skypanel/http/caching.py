@@ -110,8 +110,3 @@ async def drop_organization(cache: Cache, organization_id: uuid.UUID) -> None:
     """Make the organization's cached reads stale (call it once the change is committed).
     Never raises: a bump the cache did not take leaves the old reads until their TTL."""
     await cache.bump(scope(organization_id))
-
-
-async def invalidate(request: Request, organization_id: uuid.UUID) -> None:
-    """`drop_organization` for a request's app (kept until every caller moves to it)."""
-    await drop_organization(cache_of(request), organization_id)

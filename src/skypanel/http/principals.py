@@ -16,8 +16,6 @@ import uuid
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from fastapi import Request
-
 from skypanel.kit.cache import Cache
 from skypanel.kit.tokens import AccessClaims
 from skypanel.models import Membership, Organization, User
@@ -193,8 +191,3 @@ async def forget_users(cache: Cache, *user_ids: uuid.UUID) -> None:
     changed and the change is committed). Never raises: a bump the cache did not take leaves
     the old entries until their TTL (`TTL` seconds)."""
     await cache.bump(*(scope(user_id) for user_id in user_ids))
-
-
-async def forget(request: Request, *user_ids: uuid.UUID) -> None:
-    """`forget_users` for a request's app (kept until every caller moves to it)."""
-    await forget_users(request.app.state.cache, *user_ids)

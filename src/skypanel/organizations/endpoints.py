@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import cast
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from skypanel.accounts.auth import CurrentUser
 from skypanel.http.deps import Session
@@ -77,7 +77,7 @@ async def list_members(org: PathOrg, session: Session) -> list[MemberOut]:
     response_model=MemberOut,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def add_member(request: Request, body: MemberIn, org: PathOrg, session: Session) -> MemberOut:
+async def add_member(body: MemberIn, org: PathOrg, session: Session) -> MemberOut:
     """Add an existing account to the organization (owners and admins)."""
     member, member_user = await service.add_member(session, org, str(body.email), body.role)
     return MemberOut(
@@ -94,9 +94,7 @@ async def add_member(request: Request, body: MemberIn, org: PathOrg, session: Se
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 409, 422),
 )
-async def change_role(
-    request: Request, user_id: uuid.UUID, body: RoleIn, org: PathOrg, session: Session
-) -> Response:
+async def change_role(user_id: uuid.UUID, body: RoleIn, org: PathOrg, session: Session) -> Response:
     await service.change_role(session, org, user_id, body.role)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -106,9 +104,7 @@ async def change_role(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 409),
 )
-async def remove_member(
-    request: Request, user_id: uuid.UUID, org: PathOrg, session: Session
-) -> Response:
+async def remove_member(user_id: uuid.UUID, org: PathOrg, session: Session) -> Response:
     """Remove a member, or leave the organization (your own user id)."""
     await service.remove_member(session, org, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -119,7 +115,7 @@ async def remove_member(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(401, 403, 404, 422),
 )
-async def transfer(request: Request, body: TransferIn, org: PathOrg, session: Session) -> Response:
+async def transfer(body: TransferIn, org: PathOrg, session: Session) -> Response:
     """Make another member the owner; the current owner becomes an admin."""
     await service.transfer_ownership(session, org, body.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from skypanel.accounts.auth import AdminUser
 from skypanel.http.deps import Session
@@ -34,8 +34,6 @@ async def list_settings(_: AdminUser, session: Session) -> list[SettingOut]:
 
 
 @router.put("/{key}", response_model=SettingOut, responses=responses(401, 403, 404, 422))
-async def put_setting(
-    request: Request, key: str, body: SettingIn, admin: AdminUser, session: Session
-) -> SettingOut:
+async def put_setting(key: str, body: SettingIn, admin: AdminUser, session: Session) -> SettingOut:
     value = await service.put_setting(session, key, body.value, admin.id)
     return SettingOut(key=key, description=service.SETTINGS[key].description, value=value)

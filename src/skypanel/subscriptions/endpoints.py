@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,7 +93,6 @@ async def get_subscription(org: CurrentOrg, session: Session) -> SubscriptionOut
     responses=responses(401, 402, 403, 404, 409, 422, 503),
 )
 async def subscribe(
-    request: Request,
     body: SubscribeIn,
     org: CurrentOrg,
     session: Session,
@@ -137,9 +136,7 @@ async def subscribe(
 @router.put(
     "/subscription", response_model=PlanChangeOut, responses=responses(401, 402, 403, 404, 409, 422)
 )
-async def change_plan(
-    request: Request, body: SubscribeIn, org: CurrentOrg, session: Session
-) -> PlanChangeOut:
+async def change_plan(body: SubscribeIn, org: CurrentOrg, session: Session) -> PlanChangeOut:
     """Upgrade or downgrade now, prorated by the second for the rest of the period."""
     subscription, credited, charged = await service.change_plan(session, org, body.plan_id)
     return PlanChangeOut(
@@ -153,10 +150,9 @@ async def change_plan(
     "/subscription",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=CancellationOut,
-    responses=responses(401, 403, 404, 409),
+    responses=responses(401, 403, 404, 409, 422),
 )
 async def cancel(
-    request: Request,
     org: CurrentOrg,
     session: Session,
     confirm: Annotated[str | None, Query(description="The organization's slug")] = None,

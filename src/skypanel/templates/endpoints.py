@@ -81,9 +81,7 @@ async def list_all_templates(
     status_code=status.HTTP_201_CREATED,
     responses=responses(401, 403, 409, 422),
 )
-async def create_template(
-    request: Request, body: TemplateIn, admin: AdminUser, session: Session
-) -> TemplateOut:
+async def create_template(body: TemplateIn, admin: AdminUser, session: Session) -> TemplateOut:
     """Add a template; its schema is validated and safety-checked (422 UNSAFE_DEPLOYMENT)."""
     return TemplateOut.model_validate(await service.create_template(session, admin, body))
 
@@ -94,7 +92,6 @@ async def create_template(
     responses=responses(401, 403, 404, 422),
 )
 async def update_template(
-    request: Request,
     template_id: uuid.UUID,
     body: TemplateUpdate,
     admin: AdminUser,
@@ -112,7 +109,7 @@ async def update_template(
     responses=responses(401, 403, 404, 422),
 )
 async def enable_template(
-    request: Request, template_id: uuid.UUID, admin: AdminUser, session: Session
+    template_id: uuid.UUID, admin: AdminUser, session: Session
 ) -> TemplateOut:
     return TemplateOut.model_validate(await service.set_enabled(session, admin, template_id, True))
 
@@ -123,7 +120,7 @@ async def enable_template(
     responses=responses(401, 403, 404, 422),
 )
 async def disable_template(
-    request: Request, template_id: uuid.UUID, admin: AdminUser, session: Session
+    template_id: uuid.UUID, admin: AdminUser, session: Session
 ) -> TemplateOut:
     """Hide a template from users; services already deployed from it keep running."""
     return TemplateOut.model_validate(await service.set_enabled(session, admin, template_id, False))

@@ -44,7 +44,7 @@ async def users(page: AdminPage, search: str = "", cursor: str | None = None) ->
 async def update_user(user_id: uuid.UUID, page: AdminPage) -> Response:
     """Promote, demote, disable or enable an account (one button per change)."""
     form = await page.form(UserUpdateIn)
-    user = await admin.update_user(page.request, user_id, form, page.user, page.session)
+    user = await admin.update_user(user_id, form, page.user, page.session)
     state = "active" if user.is_active else "disabled"
     page.flash("success", f"{user.email} is now {user.role}, {state}.")
     return page.back("/admin/users")

@@ -51,7 +51,6 @@ async def subscribe(plan_id: uuid.UUID, page: CustomerPage) -> Response:
     """
     plan = await get_plan(page.session, plan_id)
     await subscriptions.subscribe(
-        page.request,
         SubscribeIn(plan_id=plan_id),
         page.org,
         page.session,
@@ -68,9 +67,7 @@ async def subscribe(plan_id: uuid.UUID, page: CustomerPage) -> Response:
 
 @router.post("/plans/{plan_id}/change")
 async def change(plan_id: uuid.UUID, page: CustomerPage) -> Response:
-    result = await subscriptions.change_plan(
-        page.request, SubscribeIn(plan_id=plan_id), page.org, page.session
-    )
+    result = await subscriptions.change_plan(SubscribeIn(plan_id=plan_id), page.org, page.session)
     page.flash(
         "success",
         f"Your plan is now {result.subscription.plan.name}: "
@@ -96,7 +93,7 @@ async def cancel(page: CustomerPage) -> Response:
         raise InvalidInput(
             f"Type the organization's slug, {page.org.organization.slug}, to confirm cancelling"
         )
-    result = await subscriptions.cancel(page.request, page.org, page.session, confirm=typed)
+    result = await subscriptions.cancel(page.org, page.session, confirm=typed)
     page.flash(
         "success",
         f"Subscription cancelled. ${format_money(result.refund_amount)} was refunded to your "

@@ -48,7 +48,7 @@ async def create(page: AdminPage) -> Response:
     data["template_name"] = await page.value("template_name")
     data["enabled"] = (await page.request.form()).get("enabled") == "on"
     body = page.validate(TemplateIn, data)
-    created = await catalog.create_template(page.request, body, page.user, page.session)
+    created = await catalog.create_template(body, page.user, page.session)
     page.flash("success", f"Template {created.display_name} created.")
     return page.redirect("/admin/templates")
 
@@ -65,19 +65,19 @@ async def update(template_id: uuid.UUID, page: AdminPage) -> Response:
     """The edit form (every field), or a row's quick edit (order and category only)."""
     data = await _fields(page)
     body = page.validate(TemplateUpdate, data)
-    saved = await catalog.update_template(page.request, template_id, body, page.user, page.session)
+    saved = await catalog.update_template(template_id, body, page.user, page.session)
     page.flash("success", f"Template {saved.display_name} saved.")
     return page.redirect("/admin/templates") if body.template_schema else page.back()
 
 
 @router.post("/{template_id}/enabled")
 async def set_enabled(template_id: uuid.UUID, page: AdminPage) -> Response:
-    request, user, session = page.request, page.user, page.session
+    user, session = page.user, page.session
     if await page.value("enabled") == "true":
-        saved = await catalog.enable_template(request, template_id, user, session)
+        saved = await catalog.enable_template(template_id, user, session)
         page.flash("success", f"{saved.display_name} is enabled: customers can deploy it.")
     else:
-        saved = await catalog.disable_template(request, template_id, user, session)
+        saved = await catalog.disable_template(template_id, user, session)
         page.flash("success", f"{saved.display_name} is disabled; deployed services keep running.")
     return page.back("/admin/templates")
 

@@ -43,7 +43,7 @@ async def create(page: SignedInPage) -> Response:
 @router.post("/members")
 async def add_member(page: SignedInPage) -> Response:
     form = await page.form(MemberIn)
-    added = await organization_api.add_member(page.request, form, page.org, page.session)
+    added = await organization_api.add_member(form, page.org, page.session)
     page.flash("success", f"{added.name} ({added.email}) joined as {form.role}.")
     return page.redirect("/organization")
 
@@ -51,14 +51,14 @@ async def add_member(page: SignedInPage) -> Response:
 @router.post("/members/{user_id}/role")
 async def change_role(user_id: uuid.UUID, page: SignedInPage) -> Response:
     form = await page.form(RoleIn)
-    await organization_api.change_role(page.request, user_id, form, page.org, page.session)
+    await organization_api.change_role(user_id, form, page.org, page.session)
     page.flash("success", f"Role changed to {form.role}.")
     return page.redirect("/organization")
 
 
 @router.post("/members/{user_id}/remove")
 async def remove_member(user_id: uuid.UUID, page: SignedInPage) -> Response:
-    await organization_api.remove_member(page.request, user_id, page.org, page.session)
+    await organization_api.remove_member(user_id, page.org, page.session)
     if user_id == page.user.id:
         page.flash("success", f"You left {page.org.organization.name}.")
         page.forget_organization()
@@ -70,6 +70,6 @@ async def remove_member(user_id: uuid.UUID, page: SignedInPage) -> Response:
 @router.post("/transfer")
 async def transfer(page: SignedInPage) -> Response:
     form = await page.form(TransferIn)
-    await organization_api.transfer(page.request, form, page.org, page.session)
+    await organization_api.transfer(form, page.org, page.session)
     page.flash("success", "Ownership transferred; you are now an admin of the organization.")
     return page.redirect("/organization")
