@@ -1,8 +1,7 @@
 """Subscribe and change plans: one transaction each, wallet locked, provisioning after commit.
 
 The money of each cycle (build, charge, refund) is `subscriptions.cycles`, shared with the bulk
-renewal run; `charge_cycle`, `open_cycle`, `pay_cycle` and `refund_cycle` are re-exported here
-for the callers that know them by this module.
+renewal run.
 """
 
 from __future__ import annotations
@@ -30,10 +29,7 @@ from skypanel.quotas.service import exceeded_by_plan
 from skypanel.servers import repository as servers
 from skypanel.servers.service import NotConfigured
 from skypanel.subscriptions import cycles, repository
-from skypanel.subscriptions.cycles import charge_cycle as charge_cycle
-from skypanel.subscriptions.cycles import open_cycle as open_cycle
-from skypanel.subscriptions.cycles import pay_cycle as pay_cycle
-from skypanel.subscriptions.cycles import refund_cycle as refund_cycle
+from skypanel.subscriptions.cycles import charge_cycle
 from skypanel.subscriptions.naming import (
     candidates,
     easypanel_project_name,
