@@ -169,6 +169,12 @@ async def subscribed(
     return plan_id
 
 
+async def services_url(client: httpx.AsyncClient, account: Account) -> str:
+    """The services collection of the account's only project (the one its subscription made)."""
+    [project] = (await client.get("/api/containers/projects", headers=account.headers)).json()
+    return f"/api/containers/projects/{project['projectName']}/services"
+
+
 async def configure_server(
     sessions: async_sessionmaker[AsyncSession], base_url: str, token: str
 ) -> None:

@@ -12,12 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.models import ContainerService, EasypanelServer, ServiceDomain
 from skypanel.services import claims
-from tests.support import Account, count, subscribed
-
-
-async def _services(client: httpx.AsyncClient, account: Account) -> str:
-    [project] = (await client.get("/api/containers/projects", headers=account.headers)).json()
-    return f"/api/containers/projects/{project['projectName']}/services"
+from tests.support import Account, count, services_url, subscribed
 
 
 def _app(name: str, *hosts: str) -> dict[str, object]:
@@ -38,13 +33,13 @@ async def test_a_host_served_by_another_tenant_is_refused_and_nothing_is_written
     await subscribed(client, db, alice)
     await subscribed(client, db, bob)
     mine = await client.post(
-        f"{await _services(client, alice)}/app",
+        f"{await services_url(client, alice)}/app",
         headers=alice.headers,
         json=_app("web", "shop.example.com"),
     )
     assert mine.status_code == 202, mine.text
     theirs = await client.post(
-        f"{await _services(client, bob)}/app",
+        f"{await services_url(client, bob)}/app",
         headers=bob.headers,
         json=_app("web", "shop.example.com"),
     )
@@ -66,7 +61,7 @@ async def test_a_wildcard_claim_covers_the_hosts_under_it(
     await subscribed(client, db, alice)
     await subscribed(client, db, bob)
     mine = await client.post(
-        f"{await _services(client, alice)}/app",
+        f"{await services_url(client, alice)}/app",
         headers=alice.headers,
         json=_app("web", "example.org"),
     )
@@ -81,7 +76,7 @@ async def test_a_wildcard_claim_covers_the_hosts_under_it(
         session.add(ServiceDomain(service_id=service_id, host="*.example.org"))
         await session.commit()
     theirs = await client.post(
-        f"{await _services(client, bob)}/app",
+        f"{await services_url(client, bob)}/app",
         headers=bob.headers,
         json=_app("api", "a.b.example.org"),
     )
@@ -116,7 +111,7 @@ async def test_reserved_suffixes_and_the_panels_own_host_are_refused(
         json={"value": ["Hosting.Example"]},
     )
     assert changed.status_code == 200, changed.text
-    services = await _services(client, alice)
+    services = await services_url(client, alice)
     refused = await client.post(
         f"{services}/app", headers=alice.headers, json=_app("web", "shop.hosting.example")
     )
@@ -149,7 +144,7 @@ async def test_the_database_backs_the_rule_and_claims_go_with_their_service(
 ) -> None:
     await subscribed(client, db, alice)
     created = await client.post(
-        f"{await _services(client, alice)}/app",
+        f"{await services_url(client, alice)}/app",
         headers=alice.headers,
         json=_app("web", "blog.example.com"),
     )

@@ -9,12 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.models import ContainerService, EasypanelServer
-from tests.support import Account, count, subscribed
-
-
-async def _services(client: httpx.AsyncClient, account: Account) -> str:
-    [project] = (await client.get("/api/containers/projects", headers=account.headers)).json()
-    return f"/api/containers/projects/{project['projectName']}/services"
+from tests.support import Account, count, services_url, subscribed
 
 
 def _app(name: str, published: int, protocol: str = "tcp") -> dict[str, object]:
@@ -33,7 +28,7 @@ async def test_a_port_outside_the_range_is_refused(
 ) -> None:
     await subscribed(client, db, alice)
     refused = await client.post(
-        f"{await _services(client, alice)}/app", headers=alice.headers, json=_app("web", 3000)
+        f"{await services_url(client, alice)}/app", headers=alice.headers, json=_app("web", 3000)
     )
     assert refused.status_code == 422, refused.text
     error = refused.json()["error"]
@@ -53,10 +48,10 @@ async def test_a_port_another_tenant_publishes_is_refused_and_freed_with_its_ser
     await subscribed(client, db, alice)
     await subscribed(client, db, bob)
     mine = await client.post(
-        f"{await _services(client, alice)}/app", headers=alice.headers, json=_app("web", 30080)
+        f"{await services_url(client, alice)}/app", headers=alice.headers, json=_app("web", 30080)
     )
     assert mine.status_code == 202, mine.text
-    bobs = await _services(client, bob)
+    bobs = await services_url(client, bob)
     taken = await client.post(f"{bobs}/app", headers=bob.headers, json=_app("web", 30080))
     assert taken.status_code == 409, taken.text
     assert taken.json()["error"]["code"] == "PORT_TAKEN"

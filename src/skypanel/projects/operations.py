@@ -12,10 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.easypanel import EasypanelNotFound, EasypanelResourceExists, workload
 from skypanel.kit import clock
-from skypanel.models import ContainerProject, ContainerSubscription, EasypanelOperation
+from skypanel.models import (
+    ContainerProject,
+    ContainerService,
+    ContainerSubscription,
+    EasypanelOperation,
+)
 from skypanel.operations.service import Handler, OperationContext, enqueue
 from skypanel.projects.env import project_env
-from skypanel.subscriptions.naming import candidates
+from skypanel.subscriptions.naming import candidates, swarm_name
 from skypanel.subscriptions.provisioning import refresh_provisioning
 
 
@@ -23,8 +28,9 @@ async def _project_created(session: AsyncSession, operation: EasypanelOperation)
     assert operation.subject_id is not None
     assert operation.result is not None
     project = await session.get(ContainerProject, operation.subject_id, with_for_update=True)
+    if project is not None:
+        await _follow_rename(session, project, operation.result["name"])
     if project is not None and project.status == "deleting":
-        project.easypanel_project_name = operation.result["name"]
         await enqueue(
             session,
             "easypanel.project.destroy",
@@ -35,13 +41,40 @@ async def _project_created(session: AsyncSession, operation: EasypanelOperation)
             max_attempts=40,
         )
     elif project is not None:
-        project.easypanel_project_name = operation.result["name"]
         project.status = "active"
         project.last_error = None
         project.updated_at = clock.now()
         if operation.payload.get("subscriptionId"):
             await session.flush()
             await refresh_provisioning(session, uuid.UUID(operation.payload["subscriptionId"]))
+
+
+async def _follow_rename(session: AsyncSession, project: ContainerProject, name: str) -> None:
+    """The project got `name` (`-2`, `-3`... when another owner held the one it asked for): its
+    services' Swarm names and the operations queued for it and them, which were recorded with the
+    name it asked for, follow. None of those has run yet: they wait for this one."""
+    asked = project.easypanel_project_name
+    project.easypanel_project_name = name
+    if name == asked:
+        return
+    services = (
+        await session.scalars(
+            select(ContainerService).where(ContainerService.project_id == project.id)
+        )
+    ).all()
+    for service in services:
+        service.swarm_name = swarm_name(name, service.easypanel_service_name)
+    queued = await session.scalars(
+        select(EasypanelOperation).where(
+            EasypanelOperation.subject_id.in_([project.id, *(s.id for s in services)]),
+            EasypanelOperation.status == "pending",
+        )
+    )
+    for waiting in queued:
+        if waiting.payload.get("project") == asked:
+            waiting.payload = {**waiting.payload, "project": name}
+        if waiting.target == asked or waiting.target.startswith(f"{asked}/"):
+            waiting.target = name + waiting.target[len(asked) :]
 
 
 async def _project_failed(session: AsyncSession, operation: EasypanelOperation) -> None:
@@ -56,11 +89,18 @@ async def _project_failed(session: AsyncSession, operation: EasypanelOperation) 
 
 
 async def create_project(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
-    """Create the project, moving to `-2`, `-3`, ... when another owner holds the name."""
+    """Create the project, moving to `-2`, `-3`, ... when another owner holds the name.
+
+    A name is checked before it is first tried, so a project that was there before is never
+    taken for ours; only the candidate this operation itself sent may answer "already exists"
+    on a retry (the earlier attempt created it, then failed to report it)."""
     names = candidates(operation.payload["base"])
     tried = operation.payload.get("candidate")
     for name in names[names.index(tried) if tried in names else 0 :]:
-        await ctx.checkpoint(operation, candidate=name)
+        if name != tried:
+            if await _exists(ctx, name):
+                continue
+            await ctx.checkpoint(operation, candidate=name)
         try:
             await ctx.client.create_project(name)
         except EasypanelResourceExists:
@@ -81,6 +121,14 @@ async def create_project(ctx: OperationContext, operation: EasypanelOperation) -
     if project is not None and project.env_encrypted is not None:
         await ctx.client.update_project_env(name, project_env(project))
     return {"name": name}
+
+
+async def _exists(ctx: OperationContext, name: str) -> bool:
+    try:
+        await ctx.client.inspect_project(name)
+    except EasypanelNotFound:
+        return False
+    return True
 
 
 async def _easypanel_user(ctx: OperationContext, organization_id: uuid.UUID | None) -> str | None:

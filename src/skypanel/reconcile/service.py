@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.activity.service import record
 from skypanel.easypanel import EasypanelClient, EasypanelError
-from skypanel.easypanel.schemas import TaskStats
+from skypanel.easypanel.schemas import Service, TaskStats
 from skypanel.kit.db import transaction
+from skypanel.kit.errors import AppError, InvalidInput
 from skypanel.models import ContainerProject, ContainerService
 from skypanel.operations.service import ClientSource
 from skypanel.reconcile import repository
@@ -42,7 +43,9 @@ from skypanel.reconcile._drift import (
     stop_reason,
     stopped_for,
 )
+from skypanel.services import claims
 from skypanel.services.service import queue_operation
+from skypanel.subscriptions.naming import swarm_name
 from skypanel.templates.safety import Violation
 
 log = structlog.get_logger(__name__)
@@ -159,12 +162,15 @@ async def _import(
         ),
         storage_limit_gb=Decimal("0"),
         configuration={"imported": True},
+        server_id=project.server_id,
+        swarm_name=_swarm_name(project.easypanel_project_name, found.name),
     )
     try:
         async with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        return  # a record with this name was added meanwhile
+        return  # a record with this name (or Swarm name) was added meanwhile
+    refused = await _claim(session, project, row, found)
     where = f"{project.easypanel_project_name}/{found.name}"
     report.imported.append(where)
     await record(
@@ -176,8 +182,47 @@ async def _import(
         entity_id=row.id,
         status="warning",
     )
-    if item.violations:
-        await _stop(session, project, row, item.violations, report)
+    if item.violations or refused:
+        await _stop(session, project, row, [*item.violations, *refused], report)
+
+
+def _swarm_name(project: str, service: str) -> str | None:
+    try:
+        return swarm_name(project, service)
+    except InvalidInput:
+        return None  # not a name Easypanel makes; nothing can collide with it
+
+
+async def _claim(
+    session: AsyncSession, project: ContainerProject, row: ContainerService, found: Service
+) -> list[Violation]:
+    """Claim the imported service's domains and published ports as a deployment would. Each one
+    the rules refuse (another service's host, a reserved one, a port outside the range or taken)
+    is a violation: the service is stopped rather than left serving what is not its own."""
+    refused: list[Violation] = []
+    for domain in getattr(found, "domains", []):
+        host = str(domain.get("host", ""))
+        try:
+            async with session.begin_nested():
+                normalised = claims.normalise_host(host, wildcard=bool(domain.get("wildcard")))
+                hosts = await claims.check_domains(session, [normalised])
+                claims.add_claims(session, row, project.server_id, hosts, [])
+                await claims.flush_claims(session)
+        except AppError:
+            refused.append(Violation(found.name, f"domains.{host}", f"the domain {host}"))
+    for published in getattr(found, "ports", []):
+        port = claims.Port(
+            int(published.get("published", 0)), str(published.get("protocol", "tcp"))
+        )
+        try:
+            async with session.begin_nested():
+                ports = await claims.check_ports(session, project.server_id, [port])
+                claims.add_claims(session, row, project.server_id, [], ports)
+                await claims.flush_claims(session)
+        except AppError:
+            label = f"{port.port}/{port.protocol}"
+            refused.append(Violation(found.name, f"ports.{label}", f"the published port {label}"))
+    return refused
 
 
 async def _stop(
