@@ -8,7 +8,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel import health
@@ -21,6 +21,7 @@ from skypanel.http.fastpath import CachedReads
 from skypanel.http.guards import InputGuardMiddleware
 from skypanel.http.headers import SecurityHeadersMiddleware
 from skypanel.http.middleware import RateLimitMiddleware, RequestContextMiddleware
+from skypanel.http.query import known_query
 from skypanel.http.ratelimit import RateLimiter
 from skypanel.kit import uow
 from skypanel.kit.cache import Cache
@@ -135,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cache = Cache(settings.redis_url)
     install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(known_query)])
     install_web(app)
     install_api_docs(app)
     app.add_middleware(

@@ -10,21 +10,15 @@ pages go to `test-output/screenshots/`.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
-from skypanel.app import create_app
 from skypanel.config import Settings
 from skypanel.emulator import RunningEmulator
-from tests.e2e.helpers import Panel, configure_easypanel, run
+from tests.serving import Panel, running_panel
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,54 +31,11 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def _empty_all_tables(database_url: str) -> None:
-    connection = await asyncpg.connect(
-        database_url.replace("postgresql+asyncpg://", "postgresql://")
-    )
-    try:
-        tables = await connection.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            " AND tablename <> 'alembic_version'"
-        )
-        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-        await connection.execute(f"TRUNCATE {names} CASCADE")
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="module")
 def panel(settings: Settings, easypanel: RunningEmulator) -> Iterator[Panel]:
     """The panel served by uvicorn in a thread, with the emulator as its Easypanel server."""
-    assert settings.database_url is not None
-    run(_empty_all_tables(settings.database_url))
-    easypanel.controller.reset()
-    port = _free_port()
-    served = settings.model_copy(update={"worker_in_process": True})
-    config = uvicorn.Config(
-        create_app(served), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="e2e-panel", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the panel server did not start")
-        time.sleep(0.05)
-    running = Panel(f"http://127.0.0.1:{port}", settings.database_url, easypanel)
-    run(configure_easypanel(running))
-    yield running
-    server.should_exit = True
-    thread.join(timeout=10)
-    run(_empty_all_tables(settings.database_url))
-    easypanel.controller.reset()
+    with running_panel(settings, easypanel) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -2,52 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from playwright.sync_api import Page, expect
 
 from skypanel.demo import ensure_admin
-from skypanel.emulator import RunningEmulator
-from skypanel.kit.db import create_engine, create_sessionmaker, transaction
-from skypanel.servers.service import save as save_server
+from tests.serving import Panel, run
 
 PASSWORD = "correct horse battery staple"
-T = TypeVar("T")
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to the end in a thread of its own (Playwright's loop owns this one)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-@dataclass(frozen=True)
-class Panel:
-    url: str
-    database_url: str
-    easypanel: RunningEmulator
-
-
-async def configure_easypanel(panel: Panel) -> None:
-    """The emulator as the default Easypanel server (as the suite's `server` fixture does)."""
-    engine = create_engine(panel.database_url, pool_size=1, max_overflow=0)
-    try:
-        async with transaction(create_sessionmaker(engine)) as session:
-            await save_server(
-                session,
-                None,
-                url=panel.easypanel.base_url,
-                api_key=panel.easypanel.token,
-                dialect="orpc",
-                result=None,
-            )
-    finally:
-        await engine.dispose()
 
 
 def unique_email(prefix: str) -> str:

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import Panel, make_admin, register, sign_in
+from tests.e2e.helpers import make_admin, register, sign_in
+from tests.serving import Panel
 
 Shot = Callable[..., None]
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.helpers import Panel, register
+from tests.e2e.helpers import register
+from tests.serving import Panel
 
 MAIN_PAGES = ("/", "/projects", "/plans", "/wallet", "/billing", "/organization", "/activity")
 

@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from skypanel.templates.cli import sync_templates
-from tests.e2e.helpers import Panel, make_admin, register, run
+from tests.e2e.helpers import make_admin, register
+from tests.serving import Panel, run
 
 Shot = Callable[..., None]
 SLUG = "ellen-ripley-s-organization"

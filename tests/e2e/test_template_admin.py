@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import Panel, make_admin
+from tests.e2e.helpers import make_admin
+from tests.serving import Panel
 
 Shot = Callable[..., None]
 

@@ -11,6 +11,7 @@ from skypanel.activity import repository
 from skypanel.activity.schemas import ActivityOut, ActivityPage
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
+from skypanel.http.params import Instant
 from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_of
 from skypanel.organizations.auth import CurrentOrg
 
@@ -48,8 +49,8 @@ async def list_activity(
     org: CurrentOrg,
     session: Session,
     type: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     cursor: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> ActivityPage:
@@ -63,8 +64,8 @@ async def list_all_activity(
     session: Session,
     organization_id: Annotated[uuid.UUID | None, Query(alias="organizationId")] = None,
     type: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     cursor: str | None = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> ActivityPage:

@@ -37,12 +37,13 @@ class ErrorResponse(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Bad request",
+    400: "The request body cannot be read (not JSON, or not UTF-8)",
     401: "Not authenticated, or the token is invalid, expired or revoked",
     402: "Payment required (insufficient balance, suspended subscription)",
     403: "Not allowed",
     404: "Not found (also for another organization's resources)",
     409: "Conflict with the current state",
+    413: "The request body is larger than the limit",
     422: "Invalid input; `details.fields` names each field",
     423: "Account locked after repeated failed logins",
     429: "Too many requests; see `Retry-After`",

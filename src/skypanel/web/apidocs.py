@@ -1,6 +1,8 @@
 """The API documentation: Swagger UI at /docs from the vendored assets (no CDN), and an OpenAPI
 document that declares the bearer scheme on every route that needs a signed-in account, so
-Swagger UI's "Authorize" button works. `SKYPANEL_API_DOCS=false` serves neither."""
+Swagger UI's "Authorize" button works, and the answers every route can give before its own code
+runs (the input guard's 400/413/422, the rate limiter's 429) in the panel's one error format.
+`SKYPANEL_API_DOCS=false` serves neither."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from skypanel.accounts.auth import CurrentUser
+from skypanel.http.errors import ErrorResponse, responses
 
 OPENAPI_URL = "/openapi.json"
 ASSETS = "/static/vendor/swagger-ui"
@@ -30,9 +33,9 @@ def _needs_token(dependant: Dependant, marker: Callable[..., Any]) -> bool:
     return any(sub.call is marker or _needs_token(sub, marker) for sub in dependant.dependencies)
 
 
-def openapi_with_bearer(app: FastAPI) -> dict[str, Any]:
+def openapi_document(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document plus `bearerAuth`, required by each operation whose dependencies
-    include the signed-in account."""
+    include the signed-in account, and the answers common to all routes."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -42,7 +45,13 @@ def openapi_with_bearer(app: FastAPI) -> dict[str, Any]:
         description=app.description,
         routes=app.routes,
     )
-    schema.setdefault("components", {})["securitySchemes"] = BEARER
+    components = schema.setdefault("components", {})
+    components["securitySchemes"] = BEARER
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            _common_answers(operation)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.get("schemas", {}).pop(unused, None)
     marker = _signed_in()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
@@ -56,6 +65,24 @@ def openapi_with_bearer(app: FastAPI) -> dict[str, Any]:
                 operations[method.lower()]["security"] = [{"bearerAuth": []}]
     app.openapi_schema = schema
     return schema
+
+
+def _common_answers(operation: dict[str, Any]) -> None:
+    """Every route can be refused by the input guard (a control character in the path, query or
+    headers: 422) and the rate limiter (429); one with a body also for a body that cannot be read
+    (400) or is too large (413). A 422 is always in the panel's error format."""
+    answers = operation.setdefault("responses", {})
+    statuses = (400, 413, 422, 429) if "requestBody" in operation else (422, 429)
+    for status, entry in responses(*statuses).items():
+        described = {"description": entry["description"], "content": _error_content()}
+        answers.setdefault(str(status), described)
+    answers["422"]["content"] = _error_content()
+
+
+def _error_content() -> dict[str, Any]:
+    return {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}}
+    }
 
 
 async def _swagger(request: Request) -> HTMLResponse:
@@ -77,5 +104,5 @@ def install_api_docs(app: FastAPI) -> None:
     and `openapi_url=None` when the docs are turned off."""
     if app.openapi_url is None:
         return
-    app.openapi = lambda: openapi_with_bearer(app)  # type: ignore[method-assign]
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.add_route("/docs", _swagger, include_in_schema=False)
