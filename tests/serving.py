@@ -16,12 +16,14 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
 from skypanel.app import create_app
 from skypanel.config import Settings
 from skypanel.emulator import RunningEmulator
 from skypanel.kit.db import create_engine, create_sessionmaker, transaction
 from skypanel.servers.service import save as save_server
+from skypanel.standins.stripe import running_stripe
 
 T = TypeVar("T")
 
@@ -39,7 +41,7 @@ class Panel:
     easypanel: RunningEmulator
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -47,21 +49,44 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_panel(settings: Settings, easypanel: RunningEmulator) -> Iterator[Panel]:
+def running_panel(
+    settings: Settings, easypanel: RunningEmulator, *, port: int | None = None
+) -> Iterator[Panel]:
     """The panel (with its in-process worker) on empty tables, the emulator as its Easypanel
-    server; every table is emptied again when the block ends."""
+    server; every table is emptied again when the block ends. `port` when its address must be
+    known before it starts (a provider's webhook registered first)."""
     assert settings.database_url is not None
     run(empty_all_tables(settings.database_url))
     easypanel.controller.reset()
-    served = settings.model_copy(update={"worker_in_process": True})
+    port = port or free_port()
+    served = settings.model_copy(
+        update={"worker_in_process": True, "public_url": f"http://127.0.0.1:{port}"}
+    )
     try:
-        with _serving(served) as url:
+        with _serving(served, port) as url:
             panel = Panel(url, settings.database_url, easypanel)
             run(configure_easypanel(panel))
             yield panel
     finally:
         run(empty_all_tables(settings.database_url))
         easypanel.controller.reset()
+
+
+@contextmanager
+def running_panel_with_stripe(settings: Settings, easypanel: RunningEmulator) -> Iterator[Panel]:
+    """`running_panel` taking card payments through the Stripe stand-in, its webhook pointed at
+    the panel (one Stripe stand-in runs per process at a time)."""
+    with running_stripe() as stripe:
+        configured = settings.model_copy(
+            update={
+                "stripe_secret_key": SecretStr(stripe.secret_key),
+                "stripe_webhook_secret": SecretStr(stripe.webhook_secret),
+                "stripe_api_base": stripe.base_url,
+            }
+        )
+        with running_panel(configured, easypanel) as running:
+            stripe.register_webhook(f"{running.url}/api/payments/stripe/webhook")
+            yield running
 
 
 async def configure_easypanel(panel: Panel) -> None:
@@ -97,9 +122,8 @@ async def empty_all_tables(database_url: str) -> None:
 
 
 @contextmanager
-def _serving(settings: Settings) -> Iterator[str]:
+def _serving(settings: Settings, port: int) -> Iterator[str]:
     """Serve the panel (lifespan included) until the block ends; yields its base URL."""
-    port = _free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )

@@ -23,6 +23,7 @@ from skypanel.http.headers import SecurityHeadersMiddleware
 from skypanel.http.middleware import RateLimitMiddleware, RequestContextMiddleware
 from skypanel.http.query import known_query
 from skypanel.http.ratelimit import RateLimiter
+from skypanel.invoices.endpoints import router as invoices_router
 from skypanel.kit import uow
 from skypanel.kit.cache import Cache
 from skypanel.kit.db import create_engine, create_sessionmaker
@@ -30,6 +31,8 @@ from skypanel.kit.logging import configure_logging
 from skypanel.monitoring.endpoints import router as monitoring_router
 from skypanel.operations.endpoints import router as operations_router
 from skypanel.organizations.endpoints import router as organizations_router
+from skypanel.payments.endpoints import router as payments_router
+from skypanel.payments.gateways import Gateways
 from skypanel.plans.endpoints import router as plans_router
 from skypanel.platform.endpoints import router as settings_router
 from skypanel.projects.endpoints import PROJECTS
@@ -66,6 +69,8 @@ ROUTERS = (
     monitoring_router,
     operations_router,
     templates_router,
+    payments_router,
+    invoices_router,
 )
 
 
@@ -134,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.cache = Cache(settings.redis_url)
+    app.state.gateways = Gateways(settings)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(known_query)])

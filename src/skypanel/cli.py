@@ -131,7 +131,8 @@ def demo(
     upgrade_to_head(url)
     _sync_templates(settings)
     os.environ["SKYPANEL_WORKER_IN_PROCESS"] = "true"
-    get_settings.cache_clear()
+    panel_url = f"http://{host}:{port}"
+    os.environ.setdefault("SKYPANEL_PUBLIC_URL", panel_url)
     with contextlib.ExitStack() as stack:
         emulator = None
         if not settings.easypanel_url:
@@ -141,6 +142,8 @@ def demo(
                     state_file=settings.data_dir / "emulator-state.json",
                 )
             )
+        standins = _payment_standins(stack, settings, panel_url)
+        get_settings.cache_clear()
         accounts = asyncio.run(seed_demo(url, emulator))
         typer.echo("")
         typer.echo(f"SkyPanel demo: http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
@@ -148,8 +151,37 @@ def demo(
             typer.echo(f"  {account.role:<9} {account.email:<28} password: {account.password}")
         if emulator is not None:
             typer.echo(f"  Easypanel emulator at {emulator.base_url} (token: {emulator.token})")
+        for line in standins:
+            typer.echo(f"  {line}")
         typer.echo("These passwords are new on every start of the demo. Stop with Ctrl+C.\n")
         _serve(get_settings(), host, port, 1)
+
+
+def _payment_standins(stack: contextlib.ExitStack, settings: Settings, panel_url: str) -> list[str]:
+    """The Stripe and PayPal stand-ins for the providers not configured, their webhooks pointed
+    at the panel, so a customer can top up with a test card; returns what to print."""
+    from skypanel.standins.paypal import running_paypal
+    from skypanel.standins.stripe import running_stripe
+
+    said = []
+    if settings.stripe_secret_key is None:
+        stripe = stack.enter_context(
+            running_stripe(webhook_url=f"{panel_url}/api/payments/stripe/webhook")
+        )
+        os.environ["SKYPANEL_STRIPE_API_BASE"] = stripe.base_url
+        os.environ["SKYPANEL_STRIPE_SECRET_KEY"] = stripe.secret_key
+        os.environ["SKYPANEL_STRIPE_WEBHOOK_SECRET"] = stripe.webhook_secret
+        said.append(f"Stripe stand-in at {stripe.base_url} (test card 4242 4242 4242 4242)")
+    if settings.paypal_client_id is None:
+        paypal = stack.enter_context(
+            running_paypal(webhook_url=f"{panel_url}/api/payments/paypal/webhook")
+        )
+        os.environ["SKYPANEL_PAYPAL_API_BASE"] = paypal.base_url
+        os.environ["SKYPANEL_PAYPAL_CLIENT_ID"] = paypal.client_id
+        os.environ["SKYPANEL_PAYPAL_CLIENT_SECRET"] = paypal.client_secret
+        os.environ["SKYPANEL_PAYPAL_WEBHOOK_ID"] = paypal.webhook_id or ""
+        said.append(f"PayPal stand-in at {paypal.base_url}")
+    return said
 
 
 class WireDialect(enum.StrEnum):

@@ -57,6 +57,21 @@ class Settings(BaseSettings):
     easypanel_dialect: Literal["auto", "orpc", "trpc"] = "auto"
     easypanel_login_domain: str = "customers.skypanel.invalid"
 
+    stripe_secret_key: SecretStr | None = None
+    """Stripe's secret API key (`sk_live_...`, `sk_test_...`): with it, customers top up by card."""
+    stripe_webhook_secret: SecretStr | None = None
+    """The signing secret of the Stripe webhook endpoint `/api/payments/stripe/webhook`."""
+    stripe_api_base: str = "https://api.stripe.com"
+    """Where Stripe's API is: the stand-in's address in tests and the demo."""
+
+    paypal_client_id: str | None = None
+    paypal_client_secret: SecretStr | None = None
+    """With both, customers top up through PayPal (Orders v2, captured by the panel)."""
+    paypal_webhook_id: str | None = None
+    """The id PayPal gave the webhook `/api/payments/paypal/webhook`: signatures are checked
+    against it."""
+    paypal_api_base: str = "https://api-m.paypal.com"
+
     worker_in_process: bool = False
     operation_lease_seconds: float = Field(default=60.0, ge=5.0, le=3600.0)
     """How long a delivery holds an operation without renewing its lease (it renews every

@@ -11,6 +11,7 @@ from skypanel.accounts import repository as users
 from skypanel.accounts.security import hash_password
 from skypanel.accounts.service import create_user
 from skypanel.emulator import RunningEmulator
+from skypanel.invoices import repository as billing_profiles
 from skypanel.kit.db import create_engine, create_sessionmaker, transaction
 from skypanel.models import ContainerPlan
 from skypanel.organizations import repository as orgs
@@ -55,6 +56,17 @@ DEMO_PLANS = (
 )
 
 
+DEMO_BILLING_PROFILE = {
+    "legal_name": "Acme Web Studio LLC",
+    "address_line1": "100 Market Street",
+    "postal_code": "94105",
+    "city": "San Francisco",
+    "country": "US",
+    "is_business": True,
+}
+"""The demo customer's details on receipts and invoices (needed before a first payment)."""
+
+
 async def seed_demo(database_url: str, emulator: RunningEmulator | None) -> list[DemoAccount]:
     """Idempotent: existing demo accounts get fresh passwords, the credit is granted once,
     the plans are created once, and the emulator (when given) becomes the Easypanel server."""
@@ -83,6 +95,8 @@ async def seed_demo(database_url: str, emulator: RunningEmulator | None) -> list
                 description="Demo credit",
                 idempotency_key="demo-credit",
             )
+            if await billing_profiles.profile(session, found[0].id) is None:
+                await billing_profiles.save_profile(session, found[0].id, DEMO_BILLING_PROFILE)
             if not await list_plans(session, active_only=False):
                 for name, description, price, cpu, memory, storage, containers in DEMO_PLANS:
                     session.add(

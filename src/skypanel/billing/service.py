@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.activity.service import record
 from skypanel.billing import repository
+from skypanel.invoices import service as invoices
 from skypanel.kit import clock
 from skypanel.kit.db import transaction
 from skypanel.kit.periods import add_months
@@ -117,9 +118,10 @@ async def run(
 async def renew_batch(
     session: AsyncSession, due: Sequence[Row[*tuple[Any, ...]]], now: datetime, grace_days: int
 ) -> RunReport:
-    """Charge the next period of each claimed subscription at its plan's current price, all
-    wallets debited at once; a short wallet fails that renewal and starts its grace period,
-    which runs from now (a late run still grants all of it)."""
+    """Charge the next period of each claimed subscription at its plan's current price (tax
+    added as its invoice says), all wallets debited at once and all invoices issued at once,
+    numbered in claim order; a short wallet fails that renewal (no invoice) and starts its grace
+    period, which runs from now (a late run still grants all of it)."""
     report = RunReport()
     renewals = [
         cycles.new_cycle(
@@ -135,20 +137,38 @@ async def renew_batch(
         for row in due
     ]
     payable = [(row, c) for row, c in zip(due, renewals, strict=True) if c["amount_cents"] > 0]
+    quotes = await invoices.quote_many(
+        session,
+        [
+            (
+                c["organization_id"],
+                [
+                    cycles.charge_line(
+                        row.plan_name,
+                        c["billing_period_start"],
+                        c["billing_period_end"],
+                        c["amount_cents"],
+                    )
+                ],
+            )
+            for row, c in payable
+        ],
+    )
     entries = await wallet.debit_many(
         session,
         [
             cycles.debit(
                 cycle_id=c["id"],
                 organization_id=c["organization_id"],
-                amount_cents=c["amount_cents"],
+                amount_cents=quote.total_cents,
                 plan_name=row.plan_name,
                 start=c["billing_period_start"],
                 end=c["billing_period_end"],
             )
-            for row, c in payable
+            for (row, c), quote in zip(payable, quotes, strict=True)
         ],
     )
+    charged = {c["id"]: quote.total_cents for (_, c), quote in zip(payable, quotes, strict=True)}
     paid = {c["id"]: entry for (_, c), entry in zip(payable, entries, strict=True)}
     grace_until = now + timedelta(days=grace_days)
     events, subscriptions = [], []
@@ -173,7 +193,7 @@ async def renew_batch(
                 cycles.charge_event(
                     cycle_id=cycle["id"],
                     organization_id=row.organization_id,
-                    amount_cents=cycle["amount_cents"],
+                    amount_cents=charged.get(cycle["id"], 0),
                     kind="renewal",
                     plan_name=row.plan_name,
                 )
@@ -193,6 +213,16 @@ async def renew_batch(
     await session.execute(insert(BillingCycle), renewals)
     await session.execute(insert(ActivityLog), events)
     await session.execute(update(ContainerSubscription), subscriptions)
+    # Last, so the invoice counter stays locked for as short a time as possible until commit.
+    await invoices.issue_many(
+        session,
+        "invoice",
+        [
+            (quote, (cycles.LEDGER_ENTRY, entry))
+            for quote, entry in zip(quotes, entries, strict=True)
+            if entry is not None
+        ],
+    )
     return report
 
 

@@ -5,8 +5,16 @@ from skypanel.models.activity import ActivityLog
 from skypanel.models.base import Base
 from skypanel.models.claims import ServiceDomain, ServicePort
 from skypanel.models.easypanel import EasypanelServer
+from skypanel.models.invoices import BillingDocument, BillingProfile, DocumentCounter, TaxRate
 from skypanel.models.operations import EasypanelAuditLog, EasypanelOperation
 from skypanel.models.organizations import Membership, Organization
+from skypanel.models.payments import (
+    AutoRecharge,
+    PaymentGateway,
+    PaymentNotification,
+    TopUp,
+    TopUpRefund,
+)
 from skypanel.models.plans import ContainerPlan
 from skypanel.models.projects import ContainerProject, ContainerService
 from skypanel.models.settings import PlatformSetting
@@ -16,25 +24,34 @@ from skypanel.models.wallet import PaymentTransaction, Wallet
 
 __all__ = [
     "ActivityLog",
+    "AutoRecharge",
     "Base",
     "BillingCycle",
+    "BillingDocument",
+    "BillingProfile",
     "ContainerPlan",
     "ContainerProject",
     "ContainerService",
     "ContainerSubscription",
     "ContainerTemplate",
+    "DocumentCounter",
     "EasypanelAuditLog",
     "EasypanelOperation",
     "EasypanelServer",
     "IdempotencyKey",
     "Membership",
     "Organization",
+    "PaymentGateway",
+    "PaymentNotification",
     "PaymentTransaction",
     "PlatformSetting",
     "RefreshToken",
     "ServiceDomain",
     "ServicePort",
     "SignInFailure",
+    "TaxRate",
+    "TopUp",
+    "TopUpRefund",
     "User",
     "Wallet",
 ]

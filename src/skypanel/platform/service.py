@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import uuid
+from string import Formatter
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
+    PlainSerializer,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -22,6 +25,7 @@ from skypanel.activity.service import record
 from skypanel.kit import clock, uow
 from skypanel.kit.cache import Cache
 from skypanel.kit.errors import InvalidInput, NotFound
+from skypanel.kit.money import MoneyIn, format_money
 from skypanel.models import PlatformSetting
 
 _CACHED = "platform:setting:"
@@ -60,9 +64,83 @@ class PortRange(BaseModel):
         return self
 
 
+StoredMoney = Annotated[MoneyIn, PlainSerializer(format_money, return_type=str)]
+"""Cents in Python, kept as a decimal string (read back as the same amount)."""
+
+
+class TopUpLimits(BaseModel):
+    """The smallest and largest top-up a customer may pay in one go, in the platform currency."""
+
+    minimum: StoredMoney = 500
+    maximum: StoredMoney = 500_000
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TopUpLimits:
+        if not 0 < self.minimum <= self.maximum:
+            raise ValueError("the minimum must be above zero and not above the maximum")
+        return self
+
+
 ReservedSuffix = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=253)
 ]
+
+
+class Seller(BaseModel):
+    """The platform's own details, printed on every invoice, credit note and receipt (each
+    document keeps a copy, so a change applies to documents issued afterwards only)."""
+
+    legal_name: str = Field(default="SkyPanel", alias="legalName", min_length=1, max_length=200)
+    address: str = Field(default="", max_length=500, description="Postal address, one line each")
+    country: str = Field(default="DE", pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2")
+    tax_id: str | None = Field(default=None, alias="taxId", max_length=40)
+    logo_url: str | None = Field(default=None, alias="logoUrl", max_length=500)
+
+    model_config = {"populate_by_name": True}
+
+    @field_validator("logo_url")
+    @classmethod
+    def _https_logo(cls, value: str | None) -> str | None:
+        """The same rule as the panel's logo (`Branding`): an https image URL, or nothing."""
+        try:
+            return Branding.model_validate({"logoUrl": value}).logo_url
+        except ValidationError as exc:
+            raise PydanticCustomError(
+                "https_url", "The logo must be an https:// image URL"
+            ) from exc
+
+
+_NUMBER_FIELDS = {"year", "number"}
+
+
+def _number_format(value: str) -> str:
+    """A document number pattern such as `INV-{year}-{number:06d}`: both fields, nothing else
+    (the counter restarts every year, so a pattern without the year would repeat numbers)."""
+    try:
+        fields = {name for _, name, _, _ in Formatter().parse(value) if name is not None}
+        value.format(year=2027, number=1)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ValueError(f"is not a valid number pattern ({exc})") from exc
+    if fields != _NUMBER_FIELDS:
+        raise ValueError(
+            "must hold {year} and {number} (like INV-{year}-{number:06d}) and no other field"
+        )
+    return value
+
+
+NumberFormat = Annotated[
+    str, StringConstraints(min_length=1, max_length=30), AfterValidator(_number_format)
+]
+
+
+class DocumentNumbers(BaseModel):
+    """How each kind of billing document is numbered; numbers run per kind and year."""
+
+    invoice: NumberFormat = "INV-{year}-{number:06d}"
+    credit_note: NumberFormat = Field(default="CN-{year}-{number:06d}", alias="creditNote")
+    receipt: NumberFormat = "RCT-{year}-{number:06d}"
+
+    model_config = {"populate_by_name": True}
 
 
 class SettingSpec(BaseModel):
@@ -103,10 +181,34 @@ SETTINGS: dict[str, SettingSpec] = {
         ),
         _spec("billing_grace_days", "Days an unpaid subscription runs before suspension", int, 3),
         _spec(
+            "top_up_limits",
+            "The smallest and largest wallet top-up a customer may pay at once",
+            TopUpLimits,
+            {"minimum": "5.00", "maximum": "5000.00"},
+        ),
+        _spec(
             "branding",
             "Name, logo URL and accent colour shown in the panel",
             Branding,
             Branding().model_dump(by_alias=True),
+        ),
+        _spec(
+            "seller",
+            "The platform's legal name, address, country, tax id and logo on billing documents",
+            Seller,
+            Seller().model_dump(by_alias=True),
+        ),
+        _spec(
+            "document_numbers",
+            "Number patterns of invoices, credit notes and receipts, like INV-{year}-{number:06d}",
+            DocumentNumbers,
+            DocumentNumbers().model_dump(by_alias=True),
+        ),
+        _spec(
+            "prices_include_tax",
+            "Prices are gross (tax included, taken out of them on invoices) rather than net",
+            bool,
+            False,
         ),
     )
 }

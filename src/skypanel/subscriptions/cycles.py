@@ -10,7 +10,14 @@ A period is paid at most once (an exclusion constraint over each paid cycle's se
 `end_service` records where and refunds the unused part; an unpaid cycle settled by a plan
 change is cut to the part already used (`settle_used`) and paid for that part only.
 
-This module depends only on models, kit, activity and wallet: `subscriptions` and
+Every ledger entry of a cycle has its document, issued in the same transaction and referring
+to the entry (`("payment_transaction", entry id)`): a debit its invoice, a refund its credit note
+(related to the cycle's invoice). The wallet moves the document's total, priced before the money
+moves (`invoices.service.quote`): with net prices and a rate that applies to the buyer, the plan
+price plus tax; otherwise the plan price. `amount_cents` and `refunded_cents` of a cycle stay the
+price (what proration works on); the ledger and the documents hold what was paid.
+
+This module depends only on models, kit, activity, wallet and invoices: `subscriptions` and
 `billing.service` both build on it.
 """
 
@@ -23,12 +30,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import activity_values, record
+from skypanel.invoices import repository as documents
+from skypanel.invoices import service as invoices
+from skypanel.invoices.tax import Line
 from skypanel.kit import clock
 from skypanel.kit.money import format_money, round_half_up
 from skypanel.kit.periods import unused_fraction
 from skypanel.models import ActivityLog, BillingCycle, ContainerPlan, ContainerSubscription
 from skypanel.wallet import service as wallet
 from skypanel.wallet.service import InsufficientBalance
+
+LEDGER_ENTRY = "payment_transaction"
+"""The reference type of every cycle's document: its id is the ledger entry's."""
 
 
 def new_cycle(
@@ -75,14 +88,33 @@ def debit(
     start: datetime,
     end: datetime,
 ) -> wallet.Debit:
-    """The ledger debit that pays a cycle; its key is the cycle, so it is written at most once."""
+    """The ledger debit that pays a cycle (`amount_cents`: its invoice's total); its key is the
+    cycle, so it is written at most once."""
     return wallet.Debit(
         organization_id=organization_id,
         amount_cents=amount_cents,
-        description=f"{plan_name} plan, {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+        description=_description(plan_name, start, end),
         idempotency_key=f"cycle:{cycle_id}",
         reference=wallet.Reference("billing_cycle", cycle_id),
     )
+
+
+def charge_line(plan_name: str, start: datetime, end: datetime, price_cents: int) -> Line:
+    """The invoice line of a cycle: its price for its period, worded as its ledger entry."""
+    return Line(_description(plan_name, start, end), 1, price_cents)
+
+
+def _description(plan_name: str, start: datetime, end: datetime) -> str:
+    return f"{plan_name} plan, {start:%Y-%m-%d} to {end:%Y-%m-%d}"
+
+
+async def charged_cents(session: AsyncSession, organization_id: uuid.UUID, price_cents: int) -> int:
+    """What the wallet pays for a charge of `price_cents` (tax added to net prices), to check a
+    balance before charging."""
+    if price_cents <= 0:
+        return 0
+    quote = await invoices.quote(session, organization_id, [Line("Charge", 1, price_cents)])
+    return quote.total_cents
 
 
 def charge_event(
@@ -160,22 +192,34 @@ async def open_cycle(
 async def pay_cycle(
     session: AsyncSession, cycle: BillingCycle, plan: ContainerPlan, *, actor: uuid.UUID | None
 ) -> None:
-    """Debit the cycle's amount from the wallet (raises `InsufficientBalance`, writing nothing)."""
+    """Debit the cycle's invoice total from the wallet and issue the invoice (raises
+    `InsufficientBalance`, writing nothing and taking no document number)."""
     cycle.attempts += 1
+    charged = 0
     if cycle.amount_cents > 0:
+        start, end = cycle.billing_period_start, cycle.effective_end or cycle.billing_period_end
+        quote = await invoices.quote(
+            session,
+            cycle.organization_id,
+            [charge_line(plan.name, start, end, cycle.amount_cents)],
+        )
         entry = await wallet.charge(
             session,
             debit(
                 cycle_id=cycle.id,
                 organization_id=cycle.organization_id,
-                amount_cents=cycle.amount_cents,
+                amount_cents=quote.total_cents,
                 plan_name=plan.name,
-                start=cycle.billing_period_start,
-                end=cycle.effective_end or cycle.billing_period_end,
+                start=start,
+                end=end,
             ),
             actor_id=actor,
         )
         cycle.payment_transaction_id = entry.id
+        await invoices.issue_quoted(
+            session, quote, kind="invoice", reference=(LEDGER_ENTRY, entry.id)
+        )
+        charged = quote.total_cents
     cycle.status = "billed"
     cycle.failure_reason = None
     session.add(
@@ -183,7 +227,7 @@ async def pay_cycle(
             **charge_event(
                 cycle_id=cycle.id,
                 organization_id=cycle.organization_id,
-                amount_cents=cycle.amount_cents,
+                amount_cents=charged,
                 kind=cycle.kind,
                 plan_name=plan.name,
                 actor=actor,
@@ -247,13 +291,24 @@ async def end_service(
     session: AsyncSession, cycle: BillingCycle, at: datetime, *, reason: str, actor: uuid.UUID
 ) -> int:
     """End a paid cycle's service at `at`: record where, refund the unused part. Returns the
-    refunded cents."""
+    cents given back to the wallet."""
     refund = unused_cents(cycle, at)
     if _covers(cycle, at):
         cycle.effective_end = at
-    await refund_cycle(session, cycle, refund, reason=reason, actor=actor)
+    refunded = await refund_cycle(session, cycle, refund, reason=reason, actor=actor)
     await session.flush()
-    return refund
+    return refunded
+
+
+async def refund_due(
+    session: AsyncSession, cycle: BillingCycle, at: datetime, *, reason: str
+) -> int:
+    """What `end_service` at `at` would give back to the wallet, to check a balance first."""
+    cents = _refundable(cycle, unused_cents(cycle, at))
+    if cents <= 0:
+        return 0
+    quote = await _credit_quote(session, cycle, cents, reason=reason)
+    return cents if quote is None else quote.total_cents
 
 
 async def settle_used(
@@ -273,32 +328,60 @@ async def settle_used(
     return cycle.amount_cents
 
 
+def _refundable(cycle: BillingCycle, cents: int) -> int:
+    return min(cents, cycle.amount_cents - cycle.refunded_cents)
+
+
+async def _credit_quote(
+    session: AsyncSession, cycle: BillingCycle, cents: int, *, reason: str
+) -> invoices.Quote | None:
+    """The credit note of refunding `cents` of the cycle's price, taxed as its invoice was; None
+    for a cycle paid before invoices were issued (nothing to correct: the price is refunded)."""
+    if cycle.payment_transaction_id is None:
+        return None
+    invoice = await documents.by_reference(
+        session, "invoice", LEDGER_ENTRY, cycle.payment_transaction_id
+    )
+    if invoice is None:
+        return None
+    line = Line(f"Refund ({reason}) of {invoice.number}", 1, cents)
+    return await invoices.quote(session, cycle.organization_id, [line], related=invoice.id)
+
+
 async def refund_cycle(
     session: AsyncSession, cycle: BillingCycle, cents: int, *, reason: str, actor: uuid.UUID | None
-) -> None:
-    """Give back part of a paid cycle; never more than was paid for it."""
-    cents = min(cents, cycle.amount_cents - cycle.refunded_cents)
+) -> int:
+    """Give back part of a paid cycle's price, never more than was paid for it, with a credit
+    note of its invoice. Returns the cents given back to the wallet (tax included)."""
+    cents = _refundable(cycle, cents)
     if cents <= 0:
-        return
-    await wallet.post(
+        return 0
+    quote = await _credit_quote(session, cycle, cents, reason=reason)
+    amount = cents if quote is None else quote.total_cents
+    entry = await wallet.post(
         session,
         cycle.organization_id,
         kind="refund",
-        amount_cents=cents,
+        amount_cents=amount,
         description=f"Refund ({reason}) for {cycle.billing_period_start:%Y-%m-%d}",
         idempotency_key=f"refund:{cycle.id}:{cycle.refunded_cents}",
         reference=wallet.Reference("billing_cycle", cycle.id),
         actor_id=actor,
     )
+    if quote is not None:
+        await invoices.issue_quoted(
+            session, quote, kind="credit_note", reference=(LEDGER_ENTRY, entry.id)
+        )
     cycle.refunded_cents += cents
     cycle.status = "refunded"
     await record(
         session,
         "container.billing.refund",
-        f"Refunded {format_money(cents)} ({reason})",
+        f"Refunded {format_money(amount)} ({reason})",
         organization_id=cycle.organization_id,
         user_id=actor,
         entity_type="container_billing_cycle",
         entity_id=cycle.id,
-        metadata={"amount": format_money(cents), "reason": reason},
+        metadata={"amount": format_money(amount), "reason": reason},
     )
+    return amount

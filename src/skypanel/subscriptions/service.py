@@ -85,10 +85,11 @@ async def subscribe(
     server = await servers.default_server(session)
     if server is None or not server.active:
         raise NotConfigured("Container hosting is not configured yet; contact the provider")
-    if account is None or account.balance_cents < plan.price_monthly_cents:
+    first_month = await cycles.charged_cents(session, org.id, plan.price_monthly_cents)
+    if account is None or account.balance_cents < first_month:
         raise InsufficientBalance(
             "The wallet balance is too low for the first month",
-            required=format_money(plan.price_monthly_cents),
+            required=format_money(first_month),
             available=format_money(account.balance_cents if account else 0),
             currency="USD",
         )
@@ -184,8 +185,9 @@ async def change_plan(
     session: AsyncSession, org: OrgContext, plan_id: uuid.UUID
 ) -> tuple[ContainerSubscription, int, int]:
     """Move to another plan now: credit the unused old plan, charge the new one for the rest of
-    the period (whose end stays). Returns (subscription, credited cents, charged cents), the
-    charge including what settling an overdue renewal took.
+    the period (whose end stays). Returns (subscription, credited cents, charged cents) as the
+    wallet moved them (tax included, as the credit note and the invoices say), the charge
+    including what settling an overdue renewal took.
 
     A past-due subscription (its renewal failed, the grace period running) first settles that
     renewal for the part of the period already used, on the old plan: the change costs exactly
@@ -213,13 +215,20 @@ async def change_plan(
         )
     current = await repository.cycle_at(session, subscription.id, now)
     overdue = await failed_cycles(session, subscription.id)
-    credit = cycles.unused_cents(current, now) if current is not None else 0
-    owed = sum(cycles.used_cents(cycle, now) for cycle in overdue)
-    charge = round_half_up(
+    account = await wallets.lock(session, org.id)
+    credit = (
+        await cycles.refund_due(session, current, now, reason="plan change")
+        if current is not None
+        else 0
+    )
+    owed = 0
+    for cycle in overdue:
+        owed += await cycles.charged_cents(session, org.id, cycles.used_cents(cycle, now))
+    price = round_half_up(
         new.price_monthly_cents
         * unused_fraction(subscription.current_period_start, subscription.current_period_end, now)
     )
-    account = await wallets.lock(session, org.id)
+    charge = await cycles.charged_cents(session, org.id, price)
     available = (account.balance_cents if account else 0) + credit
     if account is None or available < owed + charge:
         raise InsufficientBalance(
@@ -229,7 +238,9 @@ async def change_plan(
             currency="USD",
         )
     if current is not None:
-        await cycles.end_service(session, current, now, reason="plan change", actor=org.user.id)
+        credit = await cycles.end_service(
+            session, current, now, reason="plan change", actor=org.user.id
+        )
     for cycle in overdue:
         plan = await session.get(ContainerPlan, cycle.plan_id)
         assert plan is not None
@@ -256,7 +267,7 @@ async def change_plan(
             now,
             subscription.current_period_end,
             kind="proration",
-            amount_cents=charge,
+            amount_cents=price,
             actor=org.user.id,
         )
     await record(

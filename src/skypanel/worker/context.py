@@ -1,4 +1,5 @@
-"""What background tasks work with: the database, Easypanel clients, the operation runner."""
+"""What background tasks work with: the database, Easypanel clients, the operation runner, the
+payment providers."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from skypanel.kit import uow
 from skypanel.kit.cache import Cache
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.operations.service import Runner
+from skypanel.payments.gateways import Gateways
 from skypanel.servers.clients import ClientPool
 from skypanel.wiring import ProcessEffects, inline, runner_for
 
@@ -23,6 +25,7 @@ class WorkerContext:
     sessions: async_sessionmaker[AsyncSession]
     clients: ClientPool
     runner: Runner
+    gateways: Gateways
 
 
 _current: list[WorkerContext] = []
@@ -49,7 +52,7 @@ async def worker_context(
     own_cache = cache is None
     cache = cache or Cache(settings.redis_url)
     uow.install(sessions, ProcessEffects(cache, inline(runner)))
-    context = WorkerContext(engine, sessions, clients, runner)
+    context = WorkerContext(engine, sessions, clients, runner, Gateways(settings))
     _current.append(context)
     try:
         yield context

@@ -10,6 +10,8 @@ import structlog
 
 from skypanel.billing import service as billing
 from skypanel.http import idempotency
+from skypanel.payments import recharge, refunds
+from skypanel.payments import service as payments
 from skypanel.reconcile.service import reconcile
 from skypanel.worker.context import current
 
@@ -58,6 +60,31 @@ async def billing_run(timestamp: int) -> dict[str, int]:
 async def purge_idempotency_keys(timestamp: int) -> int:
     """Hourly: forget `Idempotency-Key`s older than 24 hours."""
     return await idempotency.purge_expired(current().sessions)
+
+
+@app.periodic(cron="*/1 * * * *", periodic_id="auto-recharge")
+@app.task(queue="billing", queueing_lock="auto-recharge", pass_context=False)
+async def auto_recharge(timestamp: int) -> dict[str, int]:
+    """Every minute: top up the wallets that fell below their auto-recharge threshold."""
+    context = current()
+    report = await recharge.run(context.sessions, context.gateways)
+    return {"charged": len(report.charged), "failed": len(report.failed)}
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="sweep-top-ups")
+@app.task(queue="billing", queueing_lock="sweep-top-ups", pass_context=False)
+async def sweep_top_ups(timestamp: int) -> int:
+    """Every ten minutes: ask the providers about checkouts whose notification never came."""
+    context = current()
+    return len(await payments.sweep_pending(context.sessions, context.gateways))
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="retry-refunds")
+@app.task(queue="billing", queueing_lock="retry-refunds", pass_context=False)
+async def retry_refunds(timestamp: int) -> int:
+    """Every five minutes: ask the providers again for refunds a request left pending."""
+    context = current()
+    return len(await refunds.retry_pending(context.sessions, context.gateways))
 
 
 @app.periodic(cron="*/5 * * * *", periodic_id="reconcile")
