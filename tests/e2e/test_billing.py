@@ -77,10 +77,8 @@ def test_subscribe_change_plan_and_cancel(
     customer.goto("/plans")
     shot(customer, "plans")
     customer.locator("article", has_text="Starter").get_by_role("link", name="Subscribe").click()
-    customer.get_by_role("button", name="Confirm and pay $9.50").click()
-    expect(customer.locator("#flashes")).to_have_text(
-        "The wallet balance is too low for the first month"
-    )
+    expect(customer.get_by_role("button", name="Confirm and pay $9.50")).to_be_disabled()
+    expect(customer.get_by_test_id("top-up-first")).to_contain_text("Top up first")
 
     admin.goto(f"/admin/organizations?search={slug}")
     org_row = admin.locator(f"tr[data-org='{slug}']")

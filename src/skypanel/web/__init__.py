@@ -7,17 +7,21 @@ from fastapi.staticfiles import StaticFiles
 
 from skypanel.web import (
     admin,
+    admin_payments,
     auth,
     billing,
     catalog,
     dashboard,
     deploy,
+    gateways,
+    invoices,
     ledger,
     monitoring,
     organizations,
     platform,
     projects,
     services,
+    topups,
 )
 from skypanel.web.rendering import HERE
 
@@ -26,9 +30,13 @@ ROUTERS = (
     dashboard.router,
     billing.router,
     ledger.router,
+    topups.router,
+    invoices.router,
     organizations.router,
     admin.router,
+    admin_payments.router,
     platform.router,
+    gateways.router,
     projects.router,
     services.router,
     deploy.router,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import Response
 
 from skypanel.activity.endpoints import list_activity
+from skypanel.subscriptions import cycles, repository
 from skypanel.subscriptions import endpoints as subscriptions
-from skypanel.subscriptions import repository
 from skypanel.subscriptions.schemas import ProjectBrief, SubscriptionOut
 from skypanel.wallet.endpoints import get_wallet, list_transactions
 from skypanel.web.page import CustomerPage, Page
@@ -26,10 +26,16 @@ async def current_subscription(page: Page) -> SubscriptionOut | None:
 async def dashboard(page: CustomerPage) -> Response:
     org, session = page.org, page.session
     projects = [ProjectBrief.model_validate(p) for p in await repository.projects(session, org.id)]
+    subscription = await current_subscription(page)
+    wallet = await get_wallet(org, session)
+    renewal = None
+    if subscription is not None and subscription.status in ("active", "past_due"):
+        renewal = await cycles.charged_cents(session, org.id, subscription.plan.price_monthly)
     return page.render(
         "dashboard.html",
-        subscription=await current_subscription(page),
-        wallet=await get_wallet(org, session),
+        subscription=subscription,
+        wallet=wallet,
+        short_for_renewal=renewal if renewal is not None and wallet.balance < renewal else None,
         projects=projects,
         transactions=(await list_transactions(org, session, limit=5)).items,
         events=(await list_activity(org, session, limit=6)).items,

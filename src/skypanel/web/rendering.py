@@ -45,7 +45,8 @@ NAVIGATION = (
         "Billing",
         (
             NavItem("Wallet", "/wallet", "wallet"),
-            NavItem("Billing history", "/billing", "receipt"),
+            NavItem("Documents", "/invoices", "receipt"),
+            NavItem("Billing history", "/billing", "history"),
         ),
     ),
     NavSection(
@@ -60,6 +61,7 @@ NAVIGATION = (
         (
             NavItem("Users", "/admin/users", "user"),
             NavItem("Organizations", "/admin/organizations", "building-2"),
+            NavItem("Top-ups", "/admin/top-ups", "credit-card"),
             NavItem("Plans", "/admin/plans", "package"),
             NavItem("Templates", "/admin/templates", "layout-template"),
             NavItem("Monitoring", "/admin/monitoring", "gauge"),
