@@ -28,6 +28,9 @@ os.environ.update(
         "SKYPANEL_SECRET_KEY": secrets.token_urlsafe(48),
         "SKYPANEL_ENCRYPTION_KEYS": new_encryption_key(),
         "SKYPANEL_RATE_LIMIT_ENABLED": "false",
+        # Most tests pay and deploy with accounts they just made; the tests of email
+        # verification turn it on (tests/accounts/test_flows.py).
+        "SKYPANEL_REQUIRE_VERIFIED_EMAIL": "false",
         "SKYPANEL_LOG_LEVEL": "WARNING",
     }
 )

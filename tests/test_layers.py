@@ -16,7 +16,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "models",
         "easypanel secrets",
         "emulator standins http health",
-        "activity wallet",
+        "activity wallet notices",
         "accounts platform plans",
         "organizations servers invoices",
         "operations quotas",
@@ -26,7 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "services",
         "billing reconcile monitoring",
         "payments",
-        "admin",
+        "admin hooks",
     )
 )
 ROOT = frozenset(

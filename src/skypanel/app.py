@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -16,6 +16,7 @@ from skypanel.accounts.endpoints import router as auth_router
 from skypanel.activity.endpoints import router as activity_router
 from skypanel.admin.endpoints import router as admin_router
 from skypanel.config import Settings, get_settings
+from skypanel.hooks.endpoints import router as hooks_router
 from skypanel.http.errors import install_error_handlers
 from skypanel.http.fastpath import CachedReads
 from skypanel.http.guards import InputGuardMiddleware
@@ -29,7 +30,9 @@ from skypanel.kit.cache import Cache
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.logging import configure_logging
 from skypanel.monitoring.endpoints import router as monitoring_router
+from skypanel.notices.endpoints import router as notices_router
 from skypanel.operations.endpoints import router as operations_router
+from skypanel.organizations.endpoints import invitations_router
 from skypanel.organizations.endpoints import router as organizations_router
 from skypanel.payments.endpoints import router as payments_router
 from skypanel.payments.gateways import Gateways
@@ -48,14 +51,15 @@ from skypanel.templates.endpoints import router as templates_router
 from skypanel.wallet.endpoints import router as wallet_router
 from skypanel.web import install_web
 from skypanel.web.apidocs import OPENAPI_URL, install_api_docs
-from skypanel.wiring import Dispatch, ProcessEffects, inline, runner_for
+from skypanel.wiring import Dispatch, ProcessEffects, inline, mailer_for, runner_for, webhooks_for
 from skypanel.worker.run import open_job_queue, run_worker
-from skypanel.worker.tasks import defer_delivery
+from skypanel.worker.tasks import defer_delivery, defer_mail, defer_webhooks
 
 ROUTERS = (
     health.router,
     auth_router,
     organizations_router,
+    invitations_router,
     wallet_router,
     activity_router,
     admin_router,
@@ -71,6 +75,8 @@ ROUTERS = (
     templates_router,
     payments_router,
     invoices_router,
+    notices_router,
+    hooks_router,
 )
 
 
@@ -79,16 +85,26 @@ def attach_database(
     engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
     dispatch: Dispatch | None = None,
+    mail: Callable[[], Awaitable[object]] | None = None,
+    webhooks: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
     """Give the app its database and what is built on it: Easypanel clients, the operation
     runner, and what every commit does afterwards. Operations a request records go to
-    `dispatch` (the served app hands them to the workers; by default, as in tests, this process
-    delivers them itself)."""
+    `dispatch`, the emails it queued are sent by `mail` and its webhook deliveries by `webhooks`
+    (the served app hands them to the workers; by default, as in tests, this process delivers
+    them itself)."""
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.clients = ClientPool(sessions)
     app.state.runner = runner_for(sessions, app.state.clients, app.state.settings)
-    uow.install(sessions, ProcessEffects(app.state.cache, dispatch or inline(app.state.runner)))
+    settings = app.state.settings
+    effects = ProcessEffects(
+        app.state.cache,
+        dispatch or inline(app.state.runner),
+        mail or mailer_for(sessions, settings),
+        webhooks or webhooks_for(sessions, lambda: app.state.settings),
+    )
+    uow.install(sessions, effects)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -105,7 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
-        attach_database(app, engine, create_sessionmaker(engine), defer_delivery)
+        attach_database(
+            app, engine, create_sessionmaker(engine), defer_delivery, defer_mail, defer_webhooks
+        )
         await bootstrap_from_env(app.state.sessions, settings)
         async with open_job_queue(settings) as jobs:
             worker = (

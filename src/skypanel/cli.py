@@ -7,6 +7,7 @@ import contextlib
 import enum
 import os
 import secrets
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -133,6 +134,7 @@ def demo(
     os.environ["SKYPANEL_WORKER_IN_PROCESS"] = "true"
     panel_url = f"http://{host}:{port}"
     os.environ.setdefault("SKYPANEL_PUBLIC_URL", panel_url)
+    os.environ.setdefault("SKYPANEL_WEBHOOKS_ALLOW_PRIVATE", "true")
     with contextlib.ExitStack() as stack:
         emulator = None
         if not settings.easypanel_url:
@@ -143,6 +145,8 @@ def demo(
                 )
             )
         standins = _payment_standins(stack, settings, panel_url)
+        if settings.smtp_url is None:
+            standins.append(_mail_catcher(stack))
         get_settings.cache_clear()
         accounts = asyncio.run(seed_demo(url, emulator))
         typer.echo("")
@@ -155,6 +159,22 @@ def demo(
             typer.echo(f"  {line}")
         typer.echo("These passwords are new on every start of the demo. Stop with Ctrl+C.\n")
         _serve(get_settings(), host, port, 1)
+
+
+def _mail_catcher(stack: contextlib.ExitStack) -> str:
+    """An SMTP server in this process that accepts every message (the admin console's outbox
+    shows what was sent), so account and billing emails work on a bare machine."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    catcher = Controller(Sink(), hostname="127.0.0.1", port=port)
+    catcher.start()
+    stack.callback(catcher.stop)
+    os.environ["SKYPANEL_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    return f"Mail catcher at smtp://127.0.0.1:{port} (sent mail: Admin → Outbox)"
 
 
 def _payment_standins(stack: contextlib.ExitStack, settings: Settings, panel_url: str) -> list[str]:

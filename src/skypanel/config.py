@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     against it."""
     paypal_api_base: str = "https://api-m.paypal.com"
 
+    require_verified_email: bool = True
+    """Refuse paying and deploying until the account's email address is confirmed."""
+    smtp_url: SecretStr | None = None
+    """`smtp://user:pass@host:port` (STARTTLS when the server offers it) or `smtps://…`; unset,
+    emails wait in the outbox."""
+    mail_from: str = "SkyPanel <no-reply@skypanel.invalid>"
+    webhooks_allow_private: bool = False
+    """Let webhook endpoints use http:// and private, loopback or link-local addresses (tests,
+    the demo); off, deliveries go only to public addresses, checked when they are sent."""
+
     worker_in_process: bool = False
     operation_lease_seconds: float = Field(default=60.0, ge=5.0, le=3600.0)
     """How long a delivery holds an operation without renewing its lease (it renews every

@@ -39,7 +39,9 @@ async def ensure_admin(database_url: str, email: str, password: str, name: str) 
         async with transaction(create_sessionmaker(engine)) as session:
             user = await users.by_email(session, email, for_update=True)
             if user is None:
-                await create_user(session, email=email, password=password, name=name, role="admin")
+                await create_user(
+                    session, email=email, password=password, name=name, role="admin", verified=True
+                )
                 return True
             user.role = "admin"
             user.password_hash = hash_password(password)
@@ -79,7 +81,11 @@ async def seed_demo(database_url: str, emulator: RunningEmulator | None) -> list
             customer = await users.by_email(session, DEMO_CUSTOMER, for_update=True)
             if customer is None:
                 customer = await create_user(
-                    session, email=DEMO_CUSTOMER, password=customer_password, name="Demo Customer"
+                    session,
+                    email=DEMO_CUSTOMER,
+                    password=customer_password,
+                    name="Demo Customer",
+                    verified=True,
                 )
                 await create_organization(session, customer, "Acme Web Studio")
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,7 +24,10 @@ from skypanel.models import (
     Membership,
     User,
 )
+from skypanel.notices.mail import Mailer
+from skypanel.notices.webhook_delivery import deliver_due
 from skypanel.operations.service import ClientSource, Handler, Runner
+from skypanel.platform.service import get_setting
 from skypanel.projects import operations as project_operations
 from skypanel.services import operations as service_operations
 from skypanel.services import templated
@@ -61,6 +65,27 @@ def runner_for(
     )
 
 
+def mailer_for(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Mailer:
+    """A process's outbox sender, with the panel's branding for the layout."""
+
+    async def branding(session: AsyncSession) -> dict[str, Any]:
+        brand: dict[str, Any] = await get_setting(session, "branding")
+        return brand
+
+    return Mailer(sessions, settings, branding)
+
+
+def webhooks_for(
+    sessions: async_sessionmaker[AsyncSession], settings: Callable[[], Settings]
+) -> Callable[[], Awaitable[int]]:
+    """A process's webhook sender, with the settings in force when it runs."""
+
+    async def send() -> int:
+        return await deliver_due(sessions, settings())
+
+    return send
+
+
 def inline(runner: Runner) -> Dispatch:
     """Deliver in this process as soon as the work commits (workers, tests, the CLI)."""
     return runner.run_all
@@ -73,6 +98,10 @@ class ProcessEffects:
 
     cache: Cache
     dispatch: Dispatch
+    mailer: Callable[[], Awaitable[object]] | None = None
+    """Sends the outbox (the worker's own delivery, or a job handed to the workers)."""
+    webhooks: Callable[[], Awaitable[object]] | None = None
+    """Sends due webhook deliveries (likewise)."""
 
     async def apply(self, done: AfterCommit) -> None:
         for organization_id in done.organizations:
@@ -91,3 +120,13 @@ class ProcessEffects:
                 await self.dispatch(done.operations)
             except Exception:
                 log.exception("operations.dispatch_failed", count=len(done.operations))
+        if done.mail and self.mailer is not None:
+            try:
+                await self.mailer()
+            except Exception:
+                log.exception("mail.dispatch_failed")
+        if done.webhooks and self.webhooks is not None:
+            try:
+                await self.webhooks()
+            except Exception:
+                log.exception("webhooks.dispatch_failed")

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from skypanel.accounts import repository as users
+from skypanel.accounts.verification import require_verified
 from skypanel.http import principals
 from skypanel.http.deps import AppSettings, Session, bearer
 from skypanel.kit.errors import AppError, Forbidden, Unauthorized
@@ -66,3 +67,14 @@ async def _admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(_admin)]
+
+
+async def verified_user(user: CurrentUser, settings: AppSettings) -> User:
+    """The caller, once their address is confirmed (a route's `dependencies=` may name it)."""
+    require_verified(user, settings)
+    return user
+
+
+VerifiedUser = Annotated[User, Depends(verified_user)]
+"""The signed-in user, refused (403 `EMAIL_NOT_VERIFIED`) until their address is confirmed:
+for paying and deploying."""

@@ -2,14 +2,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from skypanel.accounts import service
+from skypanel.accounts import recovery, service, verification
 from skypanel.accounts.auth import CurrentUser
 from skypanel.accounts.schemas import (
+    AcceptedOut,
+    EmailChangeIn,
     LoginIn,
     LoginOut,
     PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
     RefreshIn,
     RegisterIn,
+    TokenIn,
     Tokens,
     UserOut,
 )
@@ -96,3 +101,61 @@ async def change_password(
         refresh_token=issued.refresh_token,
         expires_in=issued.expires_in,
     )
+
+
+@router.post(
+    "/password-reset",
+    response_model=AcceptedOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=responses(422, 429),
+)
+async def request_password_reset(body: PasswordResetIn, session: Session) -> AcceptedOut:
+    """Email a link to choose a new password (30 minutes, once). The answer is the same whether
+    or not the address has an account."""
+    await recovery.request_password_reset(session, body.email)
+    return AcceptedOut(message=recovery.REQUESTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(400, 410, 422, 429),
+)
+async def reset_password(body: PasswordResetConfirmIn, session: Session) -> Response:
+    """Set a new password from the emailed link; every sign-in of the account ends."""
+    await recovery.reset_password(session, body.token, body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/verify-email", response_model=UserOut, responses=responses(400, 409, 410, 422, 429))
+async def verify_email(body: TokenIn, session: Session) -> UserOut:
+    """Follow a verification or email-change link: the address is confirmed (or becomes the
+    account's address)."""
+    return UserOut.model_validate(await verification.verify_email(session, body.token))
+
+
+@router.post(
+    "/verify-email/resend",
+    response_model=AcceptedOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=responses(401, 409),
+)
+async def resend_verification(user: CurrentUser, session: Session) -> AcceptedOut:
+    """A new verification link (the earlier ones stop working)."""
+    await verification.resend_verification(session, user)
+    return AcceptedOut(message=f"A new confirmation link is on its way to {user.email}.")
+
+
+@router.post(
+    "/email",
+    response_model=AcceptedOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=responses(401, 403, 409, 422),
+)
+async def change_email(body: EmailChangeIn, user: CurrentUser, session: Session) -> AcceptedOut:
+    """Move the account to another address: a link goes there, and the address changes once it
+    is followed (until then the current one stays)."""
+    await verification.request_email_change(
+        session, user, new_email=str(body.new_email), password=body.password
+    )
+    return AcceptedOut(message=f"Follow the link sent to {body.new_email} to confirm it.")

@@ -18,6 +18,7 @@ class UserOut(ApiModel):
     role: Literal["admin", "user"]
     is_active: bool
     last_login_at: datetime | None
+    email_verified_at: datetime | None
     created_at: datetime
 
 
@@ -50,3 +51,28 @@ class Tokens(ApiModel):
 
 class LoginOut(Tokens):
     user: UserOut
+
+
+LinkToken = Field(min_length=20, max_length=200)
+
+
+class PasswordResetIn(InputModel):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class PasswordResetConfirmIn(InputModel):
+    token: str = LinkToken
+    password: str = Password
+
+
+class TokenIn(InputModel):
+    token: str = LinkToken
+
+
+class EmailChangeIn(InputModel):
+    new_email: EmailStr
+    password: str = Field(min_length=1, max_length=256)
+
+
+class AcceptedOut(ApiModel):
+    message: str

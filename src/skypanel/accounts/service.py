@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.accounts import repository
+from skypanel.accounts import repository, verification
+from skypanel.accounts.errors import EmailTaken, WrongPassword
 from skypanel.accounts.security import (
     hash_password,
     hash_refresh_token,
@@ -21,13 +22,9 @@ from skypanel.activity.service import record
 from skypanel.config import Settings
 from skypanel.kit import clock
 from skypanel.kit.context import current_request
-from skypanel.kit.errors import AppError, Conflict, Forbidden, Unauthorized
+from skypanel.kit.errors import AppError, Unauthorized
 from skypanel.kit.tokens import issue_access_token
 from skypanel.models import RefreshToken, SignInFailure, User
-
-
-class EmailTaken(Conflict):
-    code = "EMAIL_TAKEN"
 
 
 class InvalidCredentials(Unauthorized):
@@ -39,10 +36,6 @@ class AccountLocked(AppError):
     code = "ACCOUNT_LOCKED"
     status = 423
     keeps_work = True
-
-
-class WrongPassword(Forbidden):
-    code = "WRONG_PASSWORD"
 
 
 class InvalidRefreshToken(Unauthorized):
@@ -63,13 +56,26 @@ class IssuedTokens:
 
 
 async def create_user(
-    session: AsyncSession, *, email: str, password: str, name: str, role: str = "user"
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    role: str = "user",
+    verified: bool = False,
 ) -> User:
+    """A new account; unless `verified` (the address is already proven), it is emailed a link
+    to confirm its address."""
     email = email.strip().lower()
     if await repository.by_email(session, email) is not None:
         raise EmailTaken("An account with this email already exists", field="email")
     user = User(
-        id=uuid.uuid4(), email=email, name=name, password_hash=hash_password(password), role=role
+        id=uuid.uuid4(),
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        role=role,
+        email_verified_at=clock.now() if verified else None,
     )
     session.add(user)
     try:
@@ -77,6 +83,8 @@ async def create_user(
             await session.flush()
     except IntegrityError as exc:
         raise EmailTaken("An account with this email already exists", field="email") from exc
+    if not verified:
+        await verification.send_verification(session, user)
     return user
 
 

@@ -10,6 +10,8 @@ A run renews what is due, then sweeps what waits for money: past-due subscriptio
 the wallet can pay, suspended once the grace has run out) and suspended ones whose wallet can pay
 a fresh month (resumed), so a credit whose follow-up (`after_credit`) was lost is acted on at the
 next run. The grace period counts from when the failure is recorded, however late the run.
+Each step (renewed, renewal failed, suspended, resumed) tells the organization's managers in its
+own transaction (`billing.messages`); what is said ahead of time is `billing.dunning`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy import Row, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.activity.service import record
-from skypanel.billing import repository
+from skypanel.billing import messages, repository
 from skypanel.invoices import service as invoices
 from skypanel.kit import clock
 from skypanel.kit.db import transaction
@@ -213,6 +215,7 @@ async def renew_batch(
     await session.execute(insert(BillingCycle), renewals)
     await session.execute(insert(ActivityLog), events)
     await session.execute(update(ContainerSubscription), subscriptions)
+    await _tell_renewals(session, due, renewals, charged, grace_until)
     # Last, so the invoice counter stays locked for as short a time as possible until commit.
     await invoices.issue_many(
         session,
@@ -224,6 +227,42 @@ async def renew_batch(
         ],
     )
     return report
+
+
+async def _tell_renewals(
+    session: AsyncSession,
+    due: Sequence[Row[*tuple[Any, ...]]],
+    renewals: list[dict[str, Any]],
+    charged: dict[uuid.UUID, int],
+    grace_until: datetime,
+) -> None:
+    """A message for each renewal that cost something: charged, or failed with the grace end."""
+    failed = {c["organization_id"] for c in renewals if c["status"] == "failed"}
+    balances = await repository.balances(session, failed) if failed else {}
+    for cycle, row in zip(renewals, due, strict=True):
+        amount = charged.get(cycle["id"], 0)
+        if not amount:
+            continue
+        if cycle["status"] == "failed":
+            await messages.renewal_failed(
+                session,
+                row.organization_id,
+                cycle["id"],
+                plan=row.plan_name,
+                amount_cents=amount,
+                balance_cents=balances.get(row.organization_id, 0),
+                grace_until=grace_until,
+            )
+        else:
+            await messages.renewed(
+                session,
+                row.organization_id,
+                cycle["id"],
+                plan=row.plan_name,
+                amount_cents=amount,
+                start=cycle["billing_period_start"],
+                end=cycle["billing_period_end"],
+            )
 
 
 async def settle(
@@ -255,6 +294,17 @@ async def _pay_failed_cycles(session: AsyncSession, subscription: ContainerSubsc
         assert plan is not None
         if not await cycles.try_pay(session, cycle, plan):
             return False
+        await messages.renewed(
+            session,
+            subscription.organization_id,
+            cycle.id,
+            plan=plan.name,
+            amount_cents=await cycles.charged_cents(
+                session, subscription.organization_id, cycle.amount_cents
+            ),
+            start=cycle.billing_period_start,
+            end=cycle.billing_period_end,
+        )
     return True
 
 
@@ -276,6 +326,20 @@ async def suspend(
         entity_id=subscription.id,
         status="warning",
     )
+    plan = await session.get(ContainerPlan, subscription.plan_id)
+    assert plan is not None
+    after = int(await get_setting(session, "termination_after_days"))
+    await messages.suspended(
+        session,
+        subscription.organization_id,
+        subscription.id,
+        plan=plan.name,
+        amount_cents=await cycles.charged_cents(
+            session, subscription.organization_id, plan.price_monthly_cents
+        ),
+        suspended_at=now,
+        terminates_at=now + timedelta(days=after),
+    )
     return [operation.id for operation in operations]
 
 
@@ -291,7 +355,7 @@ async def resume(
     end = add_months(now, 1)
     try:
         async with session.begin_nested():
-            await cycles.charge_cycle(session, subscription, plan, now, end, kind="renewal")
+            fresh = await cycles.charge_cycle(session, subscription, plan, now, end, kind="renewal")
     except InsufficientBalance:
         return None
     for unpaid in await subscriptions.failed_cycles(session, subscription.id):
@@ -315,6 +379,7 @@ async def resume(
         entity_type="container_subscription",
         entity_id=subscription.id,
     )
+    await messages.resumed(session, subscription.organization_id, fresh.id, plan=plan.name)
     return [operation.id for operation in operations]
 
 

@@ -22,7 +22,7 @@ from skypanel.models import Membership, Organization, User
 
 TTL = 15.0
 _USER = ("email", "name", "role", "is_active", "token_version")
-_DATES = ("last_login_at", "created_at", "updated_at")
+_DATES = ("last_login_at", "created_at", "updated_at", "email_verified_at")
 
 
 class Standing(Protocol):
@@ -115,7 +115,8 @@ async def cached_user(
     data = await cache.get(entries(user_id, current, None)[0])
     if data is None:
         return None
-    return User(id=user_id, **{k: data[k] for k in _USER}, **{k: _date(data[k]) for k in _DATES})
+    dates = {k: _date(data.get(k)) for k in _DATES}
+    return User(id=user_id, **{k: data[k] for k in _USER}, **dates)
 
 
 async def remember_user(cache: Cache, user: User, *, generation: int | None = None) -> None:

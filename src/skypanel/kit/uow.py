@@ -37,10 +37,18 @@ class AfterCommit:
     users: set[uuid.UUID] = field(default_factory=set)
     namespaces: set[str] = field(default_factory=set)
     callbacks: list[Callback] = field(default_factory=list)
+    mail: bool = False
+    webhooks: bool = False
 
     def __bool__(self) -> bool:
         return bool(
-            self.operations or self.organizations or self.users or self.namespaces or self.callbacks
+            self.operations
+            or self.organizations
+            or self.users
+            or self.namespaces
+            or self.callbacks
+            or self.mail
+            or self.webhooks
         )
 
 
@@ -104,6 +112,16 @@ def stale_users(session: AsyncSession, *user_ids: uuid.UUID) -> None:
 def stale_cache(session: AsyncSession, namespace: str) -> None:
     """Platform-wide cached entries under `namespace` (settings, templates) are out of date."""
     _pending(session).namespaces.add(namespace)
+
+
+def send_mail(session: AsyncSession) -> None:
+    """The transaction put emails in the outbox: have them sent once it commits."""
+    _pending(session).mail = True
+
+
+def send_webhooks(session: AsyncSession) -> None:
+    """The transaction queued webhook deliveries: have them sent once it commits."""
+    _pending(session).webhooks = True
 
 
 def after_commit(session: AsyncSession, callback: Callback) -> None:

@@ -1,11 +1,13 @@
 """Every ORM table. Importing this package registers them all on `Base.metadata`."""
 
-from skypanel.models.accounts import RefreshToken, SignInFailure, User
+from skypanel.models.accounts import AccountToken, RefreshToken, SignInFailure, User
 from skypanel.models.activity import ActivityLog
 from skypanel.models.base import Base
 from skypanel.models.claims import ServiceDomain, ServicePort
 from skypanel.models.easypanel import EasypanelServer
+from skypanel.models.invitations import Invitation
 from skypanel.models.invoices import BillingDocument, BillingProfile, DocumentCounter, TaxRate
+from skypanel.models.notices import Event, Notification, NotificationPreference, OutboxMessage
 from skypanel.models.operations import EasypanelAuditLog, EasypanelOperation
 from skypanel.models.organizations import Membership, Organization
 from skypanel.models.payments import (
@@ -21,8 +23,10 @@ from skypanel.models.settings import PlatformSetting
 from skypanel.models.subscriptions import BillingCycle, ContainerSubscription, IdempotencyKey
 from skypanel.models.templates import ContainerTemplate
 from skypanel.models.wallet import PaymentTransaction, Wallet
+from skypanel.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AccountToken",
     "ActivityLog",
     "AutoRecharge",
     "Base",
@@ -38,9 +42,14 @@ __all__ = [
     "EasypanelAuditLog",
     "EasypanelOperation",
     "EasypanelServer",
+    "Event",
     "IdempotencyKey",
+    "Invitation",
     "Membership",
+    "Notification",
+    "NotificationPreference",
     "Organization",
+    "OutboxMessage",
     "PaymentGateway",
     "PaymentNotification",
     "PaymentTransaction",
@@ -54,4 +63,7 @@ __all__ = [
     "TopUpRefund",
     "User",
     "Wallet",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -24,6 +24,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     token_version: Mapped[int] = mapped_column(server_default=text("0"))
     last_login_at: Mapped[datetime | None]
+    email_verified_at: Mapped[datetime | None]
+    """When the owner proved the address (a link followed); until then no payments or deploys."""
 
 
 class SignInFailure(Base):
@@ -56,4 +58,30 @@ class RefreshToken(UUIDPrimaryKey, Base):
     replaced_by_id: Mapped[uuid.UUID | None]
     ip_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now, server_default=func.now())
+
+
+TOKEN_PURPOSES = ("password_reset", "email_verification", "email_change")
+
+
+class AccountToken(UUIDPrimaryKey, Base):
+    """A link sent by email (reset a password, confirm an address), stored as its SHA-256; it
+    works once (`used_at`) and until `expires_at`. `new_email` is the address an email change
+    moves to."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (
+        CheckConstraint(
+            "purpose IN ('password_reset', 'email_verification', 'email_change')", name="purpose"
+        ),
+        CheckConstraint("(purpose = 'email_change') = (new_email IS NOT NULL)", name="new_email"),
+        Index(None, "user_id", "purpose"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    new_email: Mapped[str | None] = mapped_column(String(320))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now, server_default=func.now())

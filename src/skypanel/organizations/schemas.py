@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field
 
-from skypanel.accounts.schemas import LoginOut, UserOut
+from skypanel.accounts.schemas import LinkToken, LoginOut, Password, UserOut
 from skypanel.kit.schema import ApiModel, InputModel
 
 Role = Literal["owner", "admin", "member"]
@@ -56,3 +56,27 @@ class RegisterOut(LoginOut):
 class MeOut(ApiModel):
     user: UserOut
     organizations: list[OrganizationOut]
+
+
+class InvitationIn(InputModel):
+    email: EmailStr
+    role: Literal["admin", "member"] = "member"
+
+
+class InvitationOut(ApiModel):
+    id: uuid.UUID
+    email: str
+    role: Literal["admin", "member"]
+    invited_by_id: uuid.UUID | None
+    expires_at: datetime
+    created_at: datetime
+
+
+class AcceptIn(InputModel):
+    token: str = LinkToken
+
+
+class AcceptNewIn(InputModel):
+    token: str = LinkToken
+    name: str = Field(min_length=1, max_length=100)
+    password: str = Password

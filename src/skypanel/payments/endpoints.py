@@ -7,11 +7,11 @@ import uuid
 from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.accounts.auth import AdminUser
+from skypanel.accounts.auth import AdminUser, verified_user
 from skypanel.billing.service import after_credit
 from skypanel.http.deps import AppSettings, Session
 from skypanel.http.errors import responses
@@ -66,6 +66,7 @@ def credited_then_settle(request: Request, session: AsyncSession, applied: servi
     "/api/wallet/top-ups",
     response_model=TopUpOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(verified_user)],
     responses=responses(401, 403, 404, 409, 422, 503),
 )
 async def start_top_up(

@@ -181,6 +181,24 @@ SETTINGS: dict[str, SettingSpec] = {
         ),
         _spec("billing_grace_days", "Days an unpaid subscription runs before suspension", int, 3),
         _spec(
+            "renewal_reminder_days",
+            "Days before a renewal that its reminder (and the low-balance forecast) is sent",
+            int,
+            3,
+        ),
+        _spec(
+            "termination_after_days",
+            "Days a subscription stays suspended before it is terminated and its services deleted",
+            int,
+            14,
+        ),
+        _spec(
+            "termination_warning_days",
+            "Days before a termination that its warning is sent",
+            int,
+            3,
+        ),
+        _spec(
             "top_up_limits",
             "The smallest and largest wallet top-up a customer may pay at once",
             TopUpLimits,

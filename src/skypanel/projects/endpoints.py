@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skypanel.accounts.auth import verified_user
 from skypanel.http.caching import CachedRead
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
@@ -70,7 +71,8 @@ async def list_projects(request: Request, org: CurrentOrg, session: Session) -> 
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ProjectDetail,
-    responses=responses(401, 402, 404, 409, 422),
+    responses=responses(401, 402, 403, 404, 409, 422),
+    dependencies=[Depends(verified_user)],
 )
 async def create_project(body: ProjectIn, org: CurrentOrg, session: Session) -> ProjectDetail:
     """Create a project (needs an active subscription); Easypanel follows, see `operation`."""

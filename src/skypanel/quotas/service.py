@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skypanel.kit.errors import AppError
 from skypanel.kit.tenancy import scoped
 from skypanel.models import ContainerPlan, ContainerService
+from skypanel.notices.service import emit
 
 QUOTAS = ("cpuCores", "memoryGb", "storageGb", "containers")
 
@@ -22,6 +24,14 @@ class Usage:
     memory_gb: Decimal
     storage_gb: Decimal
     containers: int
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.cpu_cores + other.cpu_cores,
+            self.memory_gb + other.memory_gb,
+            self.storage_gb + other.storage_gb,
+            self.containers + other.containers,
+        )
 
     def by_quota(self) -> dict[str, Decimal | int]:
         return dict(
@@ -124,6 +134,41 @@ def _in_words(item: Mapping[str, object]) -> str:
     name, unit = _WORDS.get(str(item["quota"]), (str(item["quota"]), ""))
     requested, used, limit = (f"{float(str(item[k])):g}" for k in ("requested", "used", "limit"))
     return f"{name}: {requested} {unit} requested, {used} {unit} of {limit} {unit} in use"
+
+
+WARNING_SHARE = Decimal("0.8")
+"""The share of a quota past which the organization's managers are told."""
+
+
+async def warn_if_passed(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    plan: ContainerPlan,
+    before: Usage,
+    after: Usage,
+    at: datetime,
+) -> None:
+    """Tell the managers of each quota the change from `before` to `after` takes past 80 %
+    (written with the change, so once per change; falling back and passing again tells
+    again)."""
+    for (quota, limit), had, has in zip(
+        limits(plan).items(), before.by_quota().values(), after.by_quota().values(), strict=True
+    ):
+        if limit > 0 and had < limit * WARNING_SHARE <= has:
+            name, unit = _WORDS[quota]
+            await emit(
+                session,
+                "quota.warning",
+                dedupe_key=f"quota_warning:{organization_id}:{quota}:{at.isoformat()}",
+                organization_id=organization_id,
+                data={
+                    "percent": int(Decimal(has) * 100 / Decimal(limit)),
+                    "resource": name,
+                    "used": f"{float(has):g} {unit}",
+                    "limit": f"{float(limit):g} {unit}",
+                    "plan": plan.name,
+                },
+            )
 
 
 def fair_share(plan: ContainerPlan, used: Usage) -> Usage:

@@ -5,9 +5,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
+from skypanel.accounts.auth import verified_user
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
@@ -120,6 +121,7 @@ async def _accepted(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ServiceOut,
     responses=responses(401, 402, 403, 404, 409, 422),
+    dependencies=[Depends(verified_user)],
 )
 async def deploy_app(
     project_name: str, body: AppIn, org: CurrentOrg, session: Session
@@ -135,6 +137,7 @@ async def deploy_app(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ServiceOut,
     responses=responses(401, 402, 403, 404, 409, 422),
+    dependencies=[Depends(verified_user)],
 )
 async def deploy_database(
     project_name: str, body: DatabaseIn, org: CurrentOrg, session: Session
@@ -155,6 +158,7 @@ class TemplateDeployOut(ApiModel):
     status_code=status.HTTP_202_ACCEPTED,
     response_model=TemplateDeployOut,
     responses=responses(401, 402, 403, 404, 409, 422),
+    dependencies=[Depends(verified_user)],
 )
 async def deploy_template(
     project_name: str, body: TemplateDeployIn, org: CurrentOrg, session: Session

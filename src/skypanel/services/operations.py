@@ -25,7 +25,8 @@ from skypanel.easypanel.schemas import (
     format_env,
 )
 from skypanel.kit import clock
-from skypanel.models import ContainerService, EasypanelOperation
+from skypanel.models import ContainerProject, ContainerService, EasypanelOperation
+from skypanel.notices.service import emit
 from skypanel.operations.service import Handler, OperationContext
 from skypanel.services.secrets import service_credentials, service_env
 
@@ -109,6 +110,27 @@ async def _failed(session: AsyncSession, operation: EasypanelOperation) -> None:
     doing = _DOING.get(operation.kind, "The last change")
     reason = f"{doing} failed: {operation.last_error or 'no reason given'}"
     await _set(session, operation, status="failed", last_error=reason[:1000])
+
+
+async def _creation_failed(session: AsyncSession, operation: EasypanelOperation) -> None:
+    """As `_failed`, and the organization's managers are told the service did not deploy."""
+    await _failed(session, operation)
+    service = await session.get(ContainerService, operation.subject_id)
+    if service is None:
+        return
+    project = await session.get(ContainerProject, service.project_id)
+    assert project is not None
+    await emit(
+        session,
+        "service.deploy_failed",
+        dedupe_key=f"deploy_failed:{operation.id}",
+        organization_id=service.organization_id,
+        data={
+            "service": service.service_name,
+            "project": project.project_name,
+            "reason": operation.last_error or "no reason given",
+        },
+    )
 
 
 async def create_app(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
@@ -220,8 +242,10 @@ async def destroy_service(ctx: OperationContext, operation: EasypanelOperation) 
 
 
 HANDLERS: dict[str, Handler] = {
-    "easypanel.app.create": Handler(create_app, on_success=_created, on_failure=_failed),
-    "easypanel.database.create": Handler(create_database, on_success=_created, on_failure=_failed),
+    "easypanel.app.create": Handler(create_app, on_success=_created, on_failure=_creation_failed),
+    "easypanel.database.create": Handler(
+        create_database, on_success=_created, on_failure=_creation_failed
+    ),
     "easypanel.service.stop": Handler(stop_service, on_success=_stopped, on_failure=_failed),
     "easypanel.service.start": Handler(start_service, on_success=_started, on_failure=_failed),
     "easypanel.service.restart": Handler(restart_service, on_success=_started, on_failure=_failed),

@@ -96,6 +96,7 @@ async def _reserve(
         containers=1,
     )
     quotas.check(plan, used, wanted)
+    await quotas.warn_if_passed(session, org.id, plan, used, used + wanted, clock.now())
     return wanted
 
 
@@ -324,6 +325,7 @@ async def update_resources(
         containers=0,
     )
     quotas.check(plan, others, wanted)
+    await quotas.warn_if_passed(session, org.id, plan, used, others + wanted, clock.now())
     service.cpu_limit, service.memory_limit_gb = wanted.cpu_cores, wanted.memory_gb
     service.storage_limit_gb = Decimal(wanted.storage_gb)
     service.updated_at = clock.now()

@@ -16,11 +16,13 @@ from skypanel.kit import clock
 from skypanel.kit.errors import AppError, Conflict
 from skypanel.kit.money import format_money
 from skypanel.models import (
+    ContainerPlan,
     ContainerProject,
     ContainerService,
     ContainerSubscription,
     EasypanelOperation,
 )
+from skypanel.notices.service import emit
 from skypanel.operations.service import enqueue
 from skypanel.organizations.context import OrgContext
 from skypanel.subscriptions import cycles, repository
@@ -77,12 +79,7 @@ async def cancel(session: AsyncSession, org: OrgContext, confirm: str | None) ->
         refund = await cycles.end_service(
             session, current, now, reason="cancellation", actor=org.user.id
         )
-    for cycle in await failed_cycles(session, subscription.id):
-        cycle.status = "void"
-    subscription.status = "cancelled"
-    subscription.cancelled_at = now
-    await _stop_provisioning(session, subscription.id)
-    operations = await _queue_deletion(session, subscription, projects)
+    operations = await _end(session, subscription, projects)
     await record(
         session,
         "container.subscription.cancel",
@@ -97,7 +94,52 @@ async def cancel(session: AsyncSession, org: OrgContext, confirm: str | None) ->
             "services": len(services),
         },
     )
-    return Cancelled(refund, len(projects), len(services), [op.id for op in operations])
+    plan = await session.get(ContainerPlan, subscription.plan_id)
+    assert plan is not None
+    await emit(
+        session,
+        "subscription.cancelled",
+        dedupe_key=f"cancelled:{subscription.id}",
+        organization_id=org.id,
+        data={"plan": plan.name, "refund": f"${format_money(refund)}" if refund else ""},
+    )
+    return Cancelled(refund, len(projects), len(services), operations)
+
+
+async def terminate(
+    session: AsyncSession, subscription: ContainerSubscription, days: int
+) -> Cancelled:
+    """End a subscription left suspended (unpaid) for `days`: cancelled as by its owner,
+    everything deleted, nothing refunded (its unpaid renewal is voided). The caller holds the
+    subscription's lock and has checked that it is still suspended."""
+    projects = await repository.projects(session, subscription.organization_id)
+    services = await repository.services(session, subscription.organization_id)
+    operations = await _end(session, subscription, projects)
+    await record(
+        session,
+        "container.subscription.terminate",
+        f"Terminated after {days} days suspended for non-payment; everything deleted",
+        organization_id=subscription.organization_id,
+        entity_type="container_subscription",
+        entity_id=subscription.id,
+        status="warning",
+        metadata={"days": days, "projects": len(projects), "services": len(services)},
+    )
+    return Cancelled(0, len(projects), len(services), operations)
+
+
+async def _end(
+    session: AsyncSession,
+    subscription: ContainerSubscription,
+    projects: Sequence[ContainerProject],
+) -> list[uuid.UUID]:
+    """Void the unpaid renewals, cancel, and queue the deletion of everything."""
+    for cycle in await failed_cycles(session, subscription.id):
+        cycle.status = "void"
+    subscription.status = "cancelled"
+    subscription.cancelled_at = clock.now()
+    await _stop_provisioning(session, subscription.id)
+    return [op.id for op in await _queue_deletion(session, subscription, projects)]
 
 
 async def _stop_provisioning(session: AsyncSession, subscription_id: uuid.UUID) -> None:

@@ -3,11 +3,12 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skypanel.accounts.auth import verified_user
 from skypanel.activity.service import record
 from skypanel.http import idempotency
 from skypanel.http.deps import AppSettings, Session
@@ -91,6 +92,7 @@ async def get_subscription(org: CurrentOrg, session: Session) -> SubscriptionOut
     status_code=status.HTTP_201_CREATED,
     response_model=SubscribeOut,
     responses=responses(401, 402, 403, 404, 409, 422, 503),
+    dependencies=[Depends(verified_user)],
 )
 async def subscribe(
     body: SubscribeIn,

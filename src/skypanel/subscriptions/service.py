@@ -21,6 +21,7 @@ from skypanel.kit.money import format_money, round_half_up
 from skypanel.kit.periods import add_months, unused_fraction
 from skypanel.models import BillingCycle, ContainerPlan, ContainerProject, ContainerSubscription
 from skypanel.models import EasypanelOperation as Operation
+from skypanel.notices.service import emit
 from skypanel.operations.service import enqueue
 from skypanel.organizations.context import OrgContext
 from skypanel.plans.service import get_plan
@@ -285,6 +286,15 @@ async def change_plan(
             "charged": format_money(owed + charge),
             "settled": format_money(owed),
         },
+    )
+    previous = await session.get(ContainerPlan, old_plan_id)
+    assert previous is not None
+    await emit(
+        session,
+        "subscription.plan_changed",
+        dedupe_key=f"plan_changed:{subscription.id}:{now:%Y%m%dT%H%M%S.%f}",
+        organization_id=org.id,
+        data={"plan": new.name, "previous": previous.name},
     )
     return subscription, credit, owed + charge
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from skypanel.web import (
+    account_flows,
     admin,
     admin_payments,
     auth,
@@ -17,6 +18,7 @@ from skypanel.web import (
     invoices,
     ledger,
     monitoring,
+    notifications,
     organizations,
     platform,
     projects,
@@ -27,6 +29,7 @@ from skypanel.web.rendering import HERE
 
 ROUTERS = (
     auth.router,
+    account_flows.router,
     dashboard.router,
     billing.router,
     ledger.router,
@@ -42,6 +45,7 @@ ROUTERS = (
     deploy.router,
     catalog.router,
     monitoring.router,
+    notifications.router,
 )
 
 

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import Response
 
+from skypanel.accounts.verification import require_verified
 from skypanel.kit.errors import InvalidInput
 from skypanel.kit.money import format_money
 from skypanel.plans.endpoints import list_active_plans
@@ -49,6 +50,7 @@ async def subscribe(plan_id: uuid.UUID, page: CustomerPage) -> Response:
 
     The confirm page's idempotency key makes a double-submitted form subscribe once.
     """
+    require_verified(page.user, page.settings)
     plan = await get_plan(page.session, plan_id)
     await subscriptions.subscribe(
         SubscribeIn(plan_id=plan_id),

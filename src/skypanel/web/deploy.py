@@ -9,6 +9,7 @@ from typing import Any, Literal, TypeVar
 
 from fastapi import Response
 
+from skypanel.accounts.verification import require_verified
 from skypanel.kit.errors import AppError, InvalidInput
 from skypanel.projects import service as projects
 from skypanel.projects.endpoints import get_project
@@ -150,6 +151,7 @@ async def deploy_template(
     project_name: str, template_id: uuid.UUID, page: CustomerPage
 ) -> Response:
     """Generated passwords are shown once, on the page this answers with."""
+    require_verified(page.user, page.settings)
     await projects.get(page.session, page.org, project_name)
     posted = await _posted(page)
     inputs = {
@@ -187,6 +189,7 @@ async def deploy_template(
 
 @router.post("/app")
 async def deploy_app(project_name: str, page: CustomerPage) -> Response:
+    require_verified(page.user, page.settings)
     await projects.get(page.session, page.org, project_name)
     posted = await _posted(page)
     try:
@@ -209,6 +212,7 @@ async def deploy_app(project_name: str, page: CustomerPage) -> Response:
 
 @router.post("/database")
 async def deploy_database(project_name: str, page: CustomerPage) -> Response:
+    require_verified(page.user, page.settings)
     await projects.get(page.session, page.org, project_name)
     posted = await _posted(page)
     data = {

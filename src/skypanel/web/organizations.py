@@ -1,4 +1,5 @@
-"""The organization switcher, new organizations, and members: add, role, remove, transfer."""
+"""The organization switcher, new organizations, members (add, role, remove, transfer) and
+invitations by email (send, send again, revoke)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ import uuid
 from fastapi import Response
 
 from skypanel.organizations import endpoints as organization_api
-from skypanel.organizations import repository, service
+from skypanel.organizations import invitations, repository, service
 from skypanel.organizations.auth import org_context
-from skypanel.organizations.schemas import MemberIn, OrganizationIn, RoleIn, TransferIn
+from skypanel.organizations.schemas import (
+    InvitationIn,
+    MemberIn,
+    OrganizationIn,
+    RoleIn,
+    TransferIn,
+)
 from skypanel.web.page import SignedInPage
 from skypanel.web.routing import page_router
 
@@ -19,7 +26,12 @@ router = page_router("/organization")
 @router.get("")
 async def members(page: SignedInPage) -> Response:
     rows = [] if page.acting is None else await repository.members(page.session, page.acting.id)
-    return page.render("organization.html", members=rows)
+    invited = (
+        await invitations.pending(page.session, page.acting)
+        if page.acting is not None and page.acting.role in ("owner", "admin")
+        else []
+    )
+    return page.render("organization.html", members=rows, invitations=invited)
 
 
 @router.post("/switch")
@@ -72,4 +84,26 @@ async def transfer(page: SignedInPage) -> Response:
     form = await page.form(TransferIn)
     await organization_api.transfer(form, page.org, page.session)
     page.flash("success", "Ownership transferred; you are now an admin of the organization.")
+    return page.redirect("/organization")
+
+
+@router.post("/invitations")
+async def invite(page: SignedInPage) -> Response:
+    form = await page.form(InvitationIn)
+    sent = await organization_api.invite(form, page.org, page.session)
+    page.flash("success", f"Invitation sent to {sent.email}.")
+    return page.redirect("/organization")
+
+
+@router.post("/invitations/{invitation_id}/resend")
+async def resend_invitation(invitation_id: uuid.UUID, page: SignedInPage) -> Response:
+    sent = await organization_api.resend_invitation(invitation_id, page.org, page.session)
+    page.flash("success", f"Invitation sent again to {sent.email}.")
+    return page.redirect("/organization")
+
+
+@router.post("/invitations/{invitation_id}/revoke")
+async def revoke_invitation(invitation_id: uuid.UUID, page: SignedInPage) -> Response:
+    await organization_api.revoke_invitation(invitation_id, page.org, page.session)
+    page.flash("success", "Invitation withdrawn.")
     return page.redirect("/organization")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import Response
 
+from skypanel.accounts.verification import require_verified
 from skypanel.kit.errors import InvalidInput
 from skypanel.projects import endpoints as projects
 from skypanel.projects import service
@@ -29,6 +30,7 @@ async def project_list(page: CustomerPage) -> Response:
 
 @router.post("")
 async def create(page: CustomerPage) -> Response:
+    require_verified(page.user, page.settings)
     form = await page.form(ProjectIn)
     created = await projects.create_project(form, page.org, page.session)
     page.flash("success", f"Project {created.project_name} created. Deploy its first service.")

@@ -68,6 +68,7 @@ NAVIGATION = (
             NavItem("Easypanel", "/admin/easypanel", "server"),
             NavItem("Settings", "/admin/settings", "palette"),
             NavItem("Activity", "/admin/activity", "history"),
+            NavItem("Outbox", "/admin/outbox", "mail"),
         ),
         admin=True,
     ),

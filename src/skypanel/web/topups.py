@@ -12,6 +12,7 @@ import uuid
 
 from fastapi import Response
 
+from skypanel.accounts.verification import require_verified
 from skypanel.payments.endpoints import (
     confirm_top_up,
     forget_card,
@@ -28,6 +29,7 @@ router = page_router()
 
 @router.post("/wallet/top-ups")
 async def start(page: CustomerPage) -> Response:
+    require_verified(page.user, page.settings)
     body = await page.form(TopUpIn)
     if body.provider != "stripe":
         body.save_card = False

@@ -11,7 +11,7 @@ settings server shield log-out menu chevron-down plus check x triangle-alert cir
 circle-alert info key-round palette search arrow-right history boxes package sparkles zap
 refresh-cw eye container play square rotate-ccw trash-2 database folder
 terminal eye-off rocket git-branch gauge layout-template hard-drive cpu memory-stick
-globe arrow-left pencil file-code chart-column"
+globe arrow-left pencil file-code chart-column bell mail"
 
 here=$(cd "$(dirname "$0")" && pwd)/static/vendor
 work=$(mktemp -d)

@@ -3,7 +3,7 @@ payment providers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -13,10 +13,11 @@ from skypanel.config import Settings
 from skypanel.kit import uow
 from skypanel.kit.cache import Cache
 from skypanel.kit.db import create_engine, create_sessionmaker
+from skypanel.notices.mail import Mailer
 from skypanel.operations.service import Runner
 from skypanel.payments.gateways import Gateways
 from skypanel.servers.clients import ClientPool
-from skypanel.wiring import ProcessEffects, inline, runner_for
+from skypanel.wiring import ProcessEffects, inline, mailer_for, runner_for, webhooks_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,8 @@ class WorkerContext:
     clients: ClientPool
     runner: Runner
     gateways: Gateways
+    mailer: Mailer
+    webhooks: Callable[[], Awaitable[int]]
 
 
 _current: list[WorkerContext] = []
@@ -51,8 +54,10 @@ async def worker_context(
     runner = runner_for(sessions, clients, settings)
     own_cache = cache is None
     cache = cache or Cache(settings.redis_url)
-    uow.install(sessions, ProcessEffects(cache, inline(runner)))
-    context = WorkerContext(engine, sessions, clients, runner, Gateways(settings))
+    mailer = mailer_for(sessions, settings)
+    webhooks = webhooks_for(sessions, lambda: settings)
+    uow.install(sessions, ProcessEffects(cache, inline(runner), mailer, webhooks))
+    context = WorkerContext(engine, sessions, clients, runner, Gateways(settings), mailer, webhooks)
     _current.append(context)
     try:
         yield context

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 
 import procrastinate
 import structlog
 
+from skypanel.billing import dunning
 from skypanel.billing import service as billing
 from skypanel.http import idempotency
 from skypanel.payments import recharge, refunds
@@ -32,6 +34,43 @@ async def defer_delivery(operation_ids: Sequence[uuid.UUID]) -> None:
     await deliver.defer_async(operation_ids=[str(value) for value in operation_ids])
 
 
+@app.task(queue="mail", queueing_lock="send-mail", pass_context=False)
+async def send_mail() -> int:
+    """Send the outbox's due emails (deferred after a commit that queued some)."""
+    return await current().mailer.deliver_due()
+
+
+async def defer_mail() -> None:
+    """Have a worker send the outbox soon (one such job waits at a time)."""
+    with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):
+        await send_mail.defer_async()
+
+
+@app.periodic(cron="*/1 * * * *", periodic_id="mail-outbox")
+@app.task(queue="mail", queueing_lock="mail-outbox", pass_context=False)
+async def mail_outbox(timestamp: int) -> int:
+    """Every minute: send what is due (retries, and what a lost hand-over left)."""
+    return await current().mailer.deliver_due()
+
+
+@app.task(queue="webhooks", queueing_lock="send-webhooks", pass_context=False)
+async def send_webhooks() -> int:
+    """Send the due webhook deliveries (deferred after a commit that queued some)."""
+    return await current().webhooks()
+
+
+async def defer_webhooks() -> None:
+    with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):
+        await send_webhooks.defer_async()
+
+
+@app.periodic(cron="*/1 * * * *", periodic_id="deliver-webhooks")
+@app.task(queue="webhooks", queueing_lock="deliver-webhooks", pass_context=False)
+async def deliver_webhooks(timestamp: int) -> int:
+    """Every minute: send what is due (the retries with their backoff)."""
+    return await current().webhooks()
+
+
 @app.periodic(cron="*/1 * * * *", periodic_id="deliver-operations")
 @app.task(queue="easypanel", queueing_lock="deliver-operations", pass_context=False)
 async def deliver_operations(timestamp: int) -> int:
@@ -53,6 +92,14 @@ async def billing_run(timestamp: int) -> dict[str, int]:
         resumed=report.resumed,
     )
     return {"charged": report.charged, "failed": report.failed, "suspended": report.suspended}
+
+
+@app.periodic(cron="37 * * * *", periodic_id="dunning")
+@app.task(queue="billing", queueing_lock="dunning", pass_context=False)
+async def dunning_run(timestamp: int) -> int:
+    """Hourly: remind, warn and terminate (a subscription suspended too long is deleted)."""
+    report = await dunning.run(current().sessions)
+    return report.terminated
 
 
 @app.periodic(cron="17 * * * *", periodic_id="purge-idempotency-keys")
