@@ -135,3 +135,29 @@ def test_someone_new_accepts_an_invitation_and_joins(
     owner.reload()
     expect(owner.locator(f'tr[data-member="{invited}"]')).to_be_visible()
     expect(owner.get_by_text("No invitation is waiting for an answer")).to_be_visible()
+
+
+def test_the_account_page_resends_the_link_and_changes_the_address(
+    new_page: Callable[..., Page], mailbox: Mailbox
+) -> None:
+    page = new_page()
+    email = register(page, "Monica Reyes")
+    page.goto("/account")
+    expect(page.get_by_test_id("email-state")).to_contain_text("Not confirmed")
+    page.get_by_role("button", name="Send the link again").click()
+    expect(page.locator("#flashes")).to_have_text(
+        f"A new confirmation link is on its way to {email}."
+    )
+    page.get_by_label("New email").fill("monica.reyes@example.org")
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Send the confirmation link").click()
+    expect(page.locator("#flashes")).to_have_text(
+        "Follow the link sent to monica.reyes@example.org to confirm it."
+    )
+    page.goto(
+        link(mailbox, "monica.reyes@example.org", "Confirm your new email address", "/verify-email")
+    )
+    page.get_by_role("button", name="Confirm the address").click()
+    page.goto("/account")
+    expect(page.get_by_test_id("email-state")).to_contain_text("monica.reyes@example.org")
+    expect(page.get_by_test_id("email-state")).to_contain_text("Confirmed")

@@ -20,8 +20,9 @@ from skypanel.invoices import repository, tax
 from skypanel.invoices.tax import Line
 from skypanel.kit import clock
 from skypanel.kit.errors import Conflict, NotFound
-from skypanel.kit.money import CURRENCY
+from skypanel.kit.money import CURRENCY, format_money
 from skypanel.models.invoices import BillingDocument, BillingProfile
+from skypanel.notices import service as notices
 from skypanel.platform.service import DocumentNumbers, Seller, get_setting
 
 Kind = Literal["invoice", "credit_note", "receipt"]
@@ -201,6 +202,8 @@ async def issue_quoted(
         found = await _existing(session, quote.organization_id, kind, reference)
         assert found is not None
         return found
+    fields = ("id", "kind", "number", "total_cents", "currency", "organization_id")
+    await notices.record(session, [_issued({name: getattr(document, name) for name in fields})])
     return document
 
 
@@ -228,7 +231,24 @@ async def issue_many(
         for offset, (quote, reference) in enumerate(documents)
     ]
     await repository.add_documents(session, rows)
+    await notices.record(session, [_issued(row) for row in rows])
     return [row["id"] for row in rows]
+
+
+def _issued(document: dict[str, Any]) -> notices.Fact:
+    """`invoice.issued` for the webhooks (invoices, receipts and credit notes alike)."""
+    return notices.Fact(
+        "invoice.issued",
+        f"document:{document['id']}",
+        {
+            "documentId": str(document["id"]),
+            "kind": document["kind"],
+            "number": document["number"],
+            "total": format_money(document["total_cents"]),
+            "currency": document["currency"],
+        },
+        document["organization_id"],
+    )
 
 
 async def _patterns(session: AsyncSession) -> DocumentNumbers:

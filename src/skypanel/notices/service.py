@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined
@@ -93,6 +94,47 @@ async def emit(
     await webhooks.queue(session, event)
     uow.send_mail(session)
     return event
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """Something only integrators hear of (a webhook event with no message for people)."""
+
+    type: str
+    dedupe_key: str
+    data: dict[str, Any]
+    organization_id: uuid.UUID | None = None
+
+
+async def record(session: AsyncSession, facts: Sequence[Fact]) -> int:
+    """Write the facts as events (once each per `dedupe_key`) and queue them for the webhook
+    endpoints that want them: a few statements for a whole batch (the billing run's renewals).
+    Returns how many were new."""
+    if not facts:
+        return 0
+    now = clock.now()
+    written = (
+        await session.scalars(
+            insert(Event)
+            .values(
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "type": fact.type,
+                        "organization_id": fact.organization_id,
+                        "data": fact.data,
+                        "dedupe_key": fact.dedupe_key,
+                        "occurred_at": now,
+                    }
+                    for fact in facts
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Event)
+        )
+    ).all()
+    await webhooks.queue_many(session, written)
+    return len(written)
 
 
 async def _recipients(

@@ -234,25 +234,40 @@ async def rotate_secret(
 
 async def queue(session: AsyncSession, event: Event) -> int:
     """Queue `event` for every enabled endpoint that subscribes to it; how many were queued."""
-    if event.type not in PUBLIC_EVENTS:
+    return await queue_many(session, [event])
+
+
+async def queue_many(session: AsyncSession, events: Sequence[Event]) -> int:
+    """Queue each event for the enabled endpoints that subscribe to it (the platform's, and its
+    organization's): one read of the endpoints and one insert for the whole batch."""
+    public = [event for event in events if event.type in PUBLIC_EVENTS]
+    if not public:
         return 0
+    organizations = {event.organization_id for event in public} - {None}
     audience: ColumnElement[bool] = WebhookEndpoint.organization_id.is_(None)
-    if event.organization_id is not None:
-        audience = or_(audience, WebhookEndpoint.organization_id == event.organization_id)
-    chosen = select(WebhookEndpoint.id).where(
-        WebhookEndpoint.enabled.is_(True),
-        audience,
-        WebhookEndpoint.events.overlap([event.type, ALL]),
-    )
-    ids = list(await session.scalars(chosen))
-    if ids:
+    if organizations:
+        audience = or_(audience, WebhookEndpoint.organization_id.in_(organizations))
+    endpoints = (
+        await session.execute(
+            select(
+                WebhookEndpoint.id, WebhookEndpoint.organization_id, WebhookEndpoint.events
+            ).where(WebhookEndpoint.enabled.is_(True), audience)
+        )
+    ).all()
+    rows = [
+        _delivery(endpoint_id, event)
+        for event in public
+        for endpoint_id, owner, wanted in endpoints
+        if owner in (None, event.organization_id) and (ALL in wanted or event.type in wanted)
+    ]
+    if rows:
         await session.execute(
             insert(WebhookDelivery)
-            .values([_delivery(endpoint_id, event) for endpoint_id in ids])
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
         )
         uow.send_webhooks(session)
-    return len(ids)
+    return len(rows)
 
 
 def _delivery(endpoint_id: uuid.UUID, event: Event) -> dict[str, object]:

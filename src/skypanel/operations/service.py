@@ -33,6 +33,7 @@ from skypanel.kit import clock, uow
 from skypanel.kit.context import current_request_id
 from skypanel.kit.db import transaction
 from skypanel.models import EasypanelOperation
+from skypanel.notices import service as notices
 from skypanel.operations import repository
 from skypanel.operations.schemas import OperationRef
 from skypanel.servers.clients import AuditScope, audit_scope
@@ -90,6 +91,23 @@ class Failure:
     retryable: bool
     at_once: bool = False
     """Retry without backoff (the delivery stopped; Easypanel did not refuse anything)."""
+
+
+def _failed_fact(operation: EasypanelOperation) -> notices.Fact:
+    """`operation.failed` for the webhooks: a change that did not happen on Easypanel."""
+    return notices.Fact(
+        "operation.failed",
+        f"operation.failed:{operation.id}",
+        {
+            "operationId": str(operation.id),
+            "kind": operation.kind,
+            "target": operation.target,
+            "code": operation.last_error_code,
+            "error": operation.last_error,
+            "attempts": operation.attempts,
+        },
+        operation.organization_id,
+    )
 
 
 def failure_of(exc: Exception) -> Failure:
@@ -360,6 +378,8 @@ class Runner:
         operation.lease_expires_at = None
         operation.finished_at = operation.updated_at = clock.now()
         self._touched(session, operation)
+        if status == "failed":
+            await notices.record(session, [_failed_fact(operation)])
         spec = self.handlers.get(operation.kind)
         if spec is not None and spec.on_failure is not None:
             await spec.on_failure(session, operation)

@@ -26,6 +26,7 @@ from skypanel.easypanel.schemas import (
 )
 from skypanel.kit import clock
 from skypanel.models import ContainerProject, ContainerService, EasypanelOperation
+from skypanel.notices import service as notices
 from skypanel.notices.service import emit
 from skypanel.operations.service import Handler, OperationContext
 from skypanel.services.secrets import service_credentials, service_env
@@ -91,6 +92,29 @@ def app_spec(service: ContainerService) -> AppSpec:
 async def _created(session: AsyncSession, operation: EasypanelOperation) -> None:
     running = operation.payload["type"] in DATABASE_TYPES
     await _set(session, operation, status="running" if running else "deploying", last_error=None)
+    await _told(session, operation, "service.deployed")
+
+
+async def _told(session: AsyncSession, operation: EasypanelOperation, type: str) -> None:
+    """`service.deployed|stopped|started|deleted` for the webhooks, once per operation."""
+    kind, project, service = _where(operation)
+    await notices.record(
+        session,
+        [
+            notices.Fact(
+                type,
+                f"{type}:{operation.id}",
+                {
+                    "serviceId": str(operation.subject_id),
+                    "project": project,
+                    "service": service,
+                    "type": kind,
+                    "operationId": str(operation.id),
+                },
+                operation.organization_id,
+            )
+        ],
+    )
 
 
 _DOING = {
@@ -184,10 +208,12 @@ async def _stopped(session: AsyncSession, operation: EasypanelOperation) -> None
         else_=None,
     )
     await _set(session, operation, status="stopped", last_error=kept)
+    await _told(session, operation, "service.stopped")
 
 
 async def _started(session: AsyncSession, operation: EasypanelOperation) -> None:
     await _set(session, operation, status="running", last_error=None)
+    await _told(session, operation, "service.started")
 
 
 async def stop_service(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
@@ -235,6 +261,7 @@ async def _destroyed(session: AsyncSession, operation: EasypanelOperation) -> No
         await session.execute(
             delete(ContainerService).where(ContainerService.id == operation.subject_id)
         )
+    await _told(session, operation, "service.deleted")
 
 
 async def destroy_service(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:

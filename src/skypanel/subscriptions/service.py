@@ -21,6 +21,7 @@ from skypanel.kit.money import format_money, round_half_up
 from skypanel.kit.periods import add_months, unused_fraction
 from skypanel.models import BillingCycle, ContainerPlan, ContainerProject, ContainerSubscription
 from skypanel.models import EasypanelOperation as Operation
+from skypanel.notices import service as notices
 from skypanel.notices.service import emit
 from skypanel.operations.service import enqueue
 from skypanel.organizations.context import OrgContext
@@ -121,6 +122,22 @@ async def subscribe(
         entity_type="container_subscription",
         entity_id=subscription.id,
         metadata={"planId": str(plan.id), "price": format_money(plan.price_monthly_cents)},
+    )
+    await notices.record(
+        session,
+        [
+            notices.Fact(
+                "subscription.created",
+                f"subscription.created:{subscription.id}",
+                {
+                    "subscriptionId": str(subscription.id),
+                    "plan": plan.name,
+                    "price": format_money(plan.price_monthly_cents),
+                    "periodEnd": end.isoformat(),
+                },
+                org.id,
+            )
+        ],
     )
     operations = await _queue_provisioning(session, settings, org, subscription)
     return Subscribed(subscription, cycle, operations)

@@ -15,6 +15,7 @@ from skypanel.kit import clock
 from skypanel.kit.errors import AppError, Conflict, NotFound
 from skypanel.kit.money import CURRENCY, format_money
 from skypanel.models import PaymentTransaction, Wallet
+from skypanel.notices import service as notices
 from skypanel.wallet import repository
 
 
@@ -87,6 +88,20 @@ async def post(
     entry = _append(wallet, kind, signed, description, idempotency_key, reference, actor_id)
     session.add(entry)
     await session.flush()
+    await notices.record(
+        session,
+        [
+            _fact(
+                entry.id,
+                entry.organization_id,
+                signed,
+                kind,
+                entry.balance_after_cents,
+                description,
+                entry.currency,
+            )
+        ],
+    )
     return entry
 
 
@@ -162,7 +177,47 @@ async def debit_many(session: AsyncSession, debits: Sequence[Debit]) -> list[uui
             update(Wallet),
             [{"id": w[0], "balance_cents": w[1], "updated_at": now} for w in wallets.values()],
         )
+        await notices.record(
+            session,
+            [
+                _fact(
+                    e["id"],
+                    e["organization_id"],
+                    e["amount_cents"],
+                    e["kind"],
+                    e["balance_after_cents"],
+                    e["description"],
+                    e["currency"],
+                )
+                for e in entries
+            ],
+        )
     return results
+
+
+def _fact(
+    entry_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    signed: int,
+    kind: str,
+    balance_after: int,
+    description: str,
+    currency: str,
+) -> notices.Fact:
+    """`wallet.credited` or `wallet.debited` for the webhooks, once per ledger entry."""
+    return notices.Fact(
+        "wallet.credited" if signed > 0 else "wallet.debited",
+        f"ledger:{entry_id}",
+        {
+            "entryId": str(entry_id),
+            "kind": kind,
+            "amount": format_money(abs(signed)),
+            "currency": currency,
+            "balanceAfter": format_money(balance_after),
+            "description": description,
+        },
+        organization_id,
+    )
 
 
 def _append(

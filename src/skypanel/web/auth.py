@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import Response
 
+from skypanel.accounts import endpoints as account_endpoints
 from skypanel.accounts import service as accounts
-from skypanel.accounts.schemas import LoginIn, PasswordChangeIn, RegisterIn
+from skypanel.accounts.schemas import EmailChangeIn, LoginIn, PasswordChangeIn, RegisterIn
 from skypanel.kit.errors import AppError, InvalidInput
 from skypanel.organizations import service as organizations
 from skypanel.web import cookies
@@ -88,6 +89,15 @@ async def logout(page: PublicPage) -> Response:
 @router.get("/account")
 async def account(page: SignedInPage) -> Response:
     return page.render("account.html")
+
+
+@router.post("/account/email")
+async def change_email(page: SignedInPage) -> Response:
+    """A link goes to the new address; the address changes once it is followed."""
+    body = await page.form(EmailChangeIn)
+    answered = await account_endpoints.change_email(body, page.user, page.session)
+    page.flash("success", answered.message)
+    return page.redirect("/account")
 
 
 @router.post("/account/password")
