@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.kit.money import format_money
-from skypanel.notices.service import emit
+from skypanel.notices.service import Message, emit
 
 
 def dollars(cents: int) -> str:
@@ -30,8 +30,7 @@ def stamp(at: datetime) -> str:
     return f"{at:%Y%m%dT%H%M%S}"
 
 
-async def renewed(
-    session: AsyncSession,
+def renewed(
     organization_id: uuid.UUID,
     cycle_id: uuid.UUID,
     *,
@@ -39,22 +38,16 @@ async def renewed(
     amount_cents: int,
     start: datetime,
     end: datetime,
-) -> None:
-    await emit(
-        session,
+) -> Message:
+    return Message(
         "subscription.renewed",
-        dedupe_key=f"renewed:{cycle_id}",
-        organization_id=organization_id,
-        data={
-            "plan": plan,
-            "amount": dollars(amount_cents),
-            "period": f"{day(start)} to {day(end)}",
-        },
+        f"renewed:{cycle_id}",
+        {"plan": plan, "amount": dollars(amount_cents), "period": f"{day(start)} to {day(end)}"},
+        organization_id,
     )
 
 
-async def renewal_failed(
-    session: AsyncSession,
+def renewal_failed(
     organization_id: uuid.UUID,
     cycle_id: uuid.UUID,
     *,
@@ -62,18 +55,17 @@ async def renewal_failed(
     amount_cents: int,
     balance_cents: int,
     grace_until: datetime,
-) -> None:
-    await emit(
-        session,
+) -> Message:
+    return Message(
         "subscription.renewal_failed",
-        dedupe_key=f"renewal_failed:{cycle_id}",
-        organization_id=organization_id,
-        data={
+        f"renewal_failed:{cycle_id}",
+        {
             "plan": plan,
             "amount": dollars(amount_cents),
             "balance": dollars(balance_cents),
             "grace_until": day(grace_until),
         },
+        organization_id,
     )
 
 

@@ -41,6 +41,7 @@ from skypanel.models import (
     ContainerSubscription,
     EasypanelOperation,
 )
+from skypanel.notices import service as notices
 from skypanel.platform.service import get_setting
 from skypanel.services.service import queue_operation
 from skypanel.subscriptions import cycles
@@ -236,33 +237,38 @@ async def _tell_renewals(
     charged: dict[uuid.UUID, int],
     grace_until: datetime,
 ) -> None:
-    """A message for each renewal that cost something: charged, or failed with the grace end."""
+    """A message for each renewal that cost something: charged, or failed with the grace end
+    (all of the batch's in a few statements)."""
     failed = {c["organization_id"] for c in renewals if c["status"] == "failed"}
     balances = await repository.balances(session, failed) if failed else {}
+    told = []
     for cycle, row in zip(renewals, due, strict=True):
         amount = charged.get(cycle["id"], 0)
         if not amount:
             continue
         if cycle["status"] == "failed":
-            await messages.renewal_failed(
-                session,
-                row.organization_id,
-                cycle["id"],
-                plan=row.plan_name,
-                amount_cents=amount,
-                balance_cents=balances.get(row.organization_id, 0),
-                grace_until=grace_until,
+            told.append(
+                messages.renewal_failed(
+                    row.organization_id,
+                    cycle["id"],
+                    plan=row.plan_name,
+                    amount_cents=amount,
+                    balance_cents=balances.get(row.organization_id, 0),
+                    grace_until=grace_until,
+                )
             )
         else:
-            await messages.renewed(
-                session,
-                row.organization_id,
-                cycle["id"],
-                plan=row.plan_name,
-                amount_cents=amount,
-                start=cycle["billing_period_start"],
-                end=cycle["billing_period_end"],
+            told.append(
+                messages.renewed(
+                    row.organization_id,
+                    cycle["id"],
+                    plan=row.plan_name,
+                    amount_cents=amount,
+                    start=cycle["billing_period_start"],
+                    end=cycle["billing_period_end"],
+                )
             )
+    await notices.tell(session, told)
 
 
 async def settle(
@@ -294,8 +300,7 @@ async def _pay_failed_cycles(session: AsyncSession, subscription: ContainerSubsc
         assert plan is not None
         if not await cycles.try_pay(session, cycle, plan):
             return False
-        await messages.renewed(
-            session,
+        renewed = messages.renewed(
             subscription.organization_id,
             cycle.id,
             plan=plan.name,
@@ -305,6 +310,7 @@ async def _pay_failed_cycles(session: AsyncSession, subscription: ContainerSubsc
             start=cycle.billing_period_start,
             end=cycle.billing_period_end,
         )
+        await notices.tell(session, [renewed])
     return True
 
 

@@ -12,9 +12,10 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Template
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,8 +46,13 @@ class NotificationNotFound(NotFound):
     code = "NOTIFICATION_NOT_FOUND"
 
 
+@lru_cache(maxsize=256)
+def _compiled(template: str) -> Template:
+    return WORDS.from_string(template)
+
+
 def words(template: str, data: dict[str, Any]) -> str:
-    return WORDS.from_string(template).render(**data)
+    return _compiled(template).render(**data)
 
 
 async def emit(
@@ -135,6 +141,100 @@ async def record(session: AsyncSession, facts: Sequence[Fact]) -> int:
     ).all()
     await webhooks.queue_many(session, written)
     return len(written)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One fact the organization's managers are told of, for `tell` (a batch of them)."""
+
+    type: str
+    dedupe_key: str
+    data: dict[str, Any]
+    organization_id: uuid.UUID
+
+
+async def tell(session: AsyncSession, messages: Sequence[Message]) -> int:
+    """`emit` for many facts told to organizations' managers at once (the billing run's
+    renewals): the events, their recipients, their preferences, the panel's messages and the
+    emails each in one statement. Returns how many were new."""
+    if not messages:
+        return 0
+    now = clock.now()
+    written = (
+        await session.scalars(
+            insert(Event)
+            .values(
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "type": m.type,
+                        "organization_id": m.organization_id,
+                        "data": m.data,
+                        "dedupe_key": m.dedupe_key,
+                        "occurred_at": now,
+                    }
+                    for m in messages
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Event)
+        )
+    ).all()
+    if not written:
+        return 0
+    managers = await _managers(session, {event.organization_id for event in written})
+    refusals = await _refusals(
+        session, {person.id for people in managers.values() for person in people}
+    )
+    notifications, emails = [], []
+    for event in written:
+        kind = KINDS[event.type]
+        assert kind.audience == "managers", f"{event.type} is not told to managers: use emit"
+        assert not kind.secret, f"{event.type} carries a one-time link: use emit"
+        assert event.organization_id is not None
+        for person in managers.get(event.organization_id, []):
+            notifications.append(_notification(kind, event, person.id))
+            if kind.critical or (person.id, kind.category) not in refusals:
+                emails.append(_email(kind, event, event.data, person.email, person.id))
+    session.add_all(notifications)
+    session.add_all(emails)
+    await session.flush()
+    await webhooks.queue_many(session, written)
+    if emails:
+        uow.send_mail(session)
+    return len(written)
+
+
+async def _refusals(session: AsyncSession, user_ids: set[uuid.UUID]) -> set[tuple[uuid.UUID, str]]:
+    """Who turned email off for which category."""
+    if not user_ids:
+        return set()
+    rows = await session.execute(
+        select(NotificationPreference.user_id, NotificationPreference.category).where(
+            NotificationPreference.user_id.in_(user_ids),
+            NotificationPreference.email.is_(False),
+        )
+    )
+    return {(user_id, category) for user_id, category in rows}
+
+
+async def _managers(
+    session: AsyncSession, organization_ids: set[uuid.UUID | None]
+) -> dict[uuid.UUID, list[User]]:
+    rows = await session.execute(
+        select(Membership.organization_id, User)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.organization_id.in_(organization_ids - {None}),
+            Membership.role.in_(("owner", "admin")),
+            User.is_active.is_(True),
+        )
+        .order_by(User.created_at)
+    )
+    found: dict[uuid.UUID, list[User]] = {}
+    for organization_id, user in rows:
+        found.setdefault(organization_id, []).append(user)
+    return found
 
 
 async def _recipients(
