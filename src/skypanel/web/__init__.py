@@ -24,6 +24,7 @@ from skypanel.web import (
     projects,
     services,
     topups,
+    webhooks,
 )
 from skypanel.web.rendering import HERE
 
@@ -46,6 +47,7 @@ ROUTERS = (
     catalog.router,
     monitoring.router,
     notifications.router,
+    webhooks.router,
 )
 
 

@@ -54,6 +54,7 @@ NAVIGATION = (
         (
             NavItem("Members", "/organization", "users"),
             NavItem("Activity", "/activity", "activity"),
+            NavItem("Webhooks", "/webhooks", "zap"),
         ),
     ),
     NavSection(
