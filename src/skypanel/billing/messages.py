@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.kit.money import format_money
-from skypanel.notices.service import Message, emit
+from skypanel.notices.service import Fact, emit
 
 
 def dollars(cents: int) -> str:
@@ -38,8 +38,8 @@ def renewed(
     amount_cents: int,
     start: datetime,
     end: datetime,
-) -> Message:
-    return Message(
+) -> Fact:
+    return Fact(
         "subscription.renewed",
         f"renewed:{cycle_id}",
         {"plan": plan, "amount": dollars(amount_cents), "period": f"{day(start)} to {day(end)}"},
@@ -55,8 +55,8 @@ def renewal_failed(
     amount_cents: int,
     balance_cents: int,
     grace_until: datetime,
-) -> Message:
-    return Message(
+) -> Fact:
+    return Fact(
         "subscription.renewal_failed",
         f"renewal_failed:{cycle_id}",
         {

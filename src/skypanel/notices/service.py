@@ -104,7 +104,8 @@ async def emit(
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """Something only integrators hear of (a webhook event with no message for people)."""
+    """A fact to write as an event: for the webhooks only (`record`), or also told to the
+    organization's managers (`tell`)."""
 
     type: str
     dedupe_key: str
@@ -116,70 +117,42 @@ async def record(session: AsyncSession, facts: Sequence[Fact]) -> int:
     """Write the facts as events (once each per `dedupe_key`) and queue them for the webhook
     endpoints that want them: a few statements for a whole batch (the billing run's renewals).
     Returns how many were new."""
-    if not facts:
-        return 0
-    now = clock.now()
-    written = (
-        await session.scalars(
-            insert(Event)
-            .values(
-                [
-                    {
-                        "id": uuid.uuid4(),
-                        "type": fact.type,
-                        "organization_id": fact.organization_id,
-                        "data": fact.data,
-                        "dedupe_key": fact.dedupe_key,
-                        "occurred_at": now,
-                    }
-                    for fact in facts
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Event)
-        )
-    ).all()
+    written = await _written(session, facts)
     await webhooks.queue_many(session, written)
     return len(written)
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One fact the organization's managers are told of, for `tell` (a batch of them)."""
-
-    type: str
-    dedupe_key: str
-    data: dict[str, Any]
-    organization_id: uuid.UUID
-
-
-async def tell(session: AsyncSession, messages: Sequence[Message]) -> int:
-    """`emit` for many facts told to organizations' managers at once (the billing run's
-    renewals): the events, their recipients, their preferences, the panel's messages and the
-    emails each in one statement. Returns how many were new."""
-    if not messages:
-        return 0
+async def _written(session: AsyncSession, facts: Sequence[Fact]) -> Sequence[Event]:
+    """The facts as events, in one statement; those recorded before are left out."""
+    if not facts:
+        return []
     now = clock.now()
-    written = (
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "type": fact.type,
+            "organization_id": fact.organization_id,
+            "data": fact.data,
+            "dedupe_key": fact.dedupe_key,
+            "occurred_at": now,
+        }
+        for fact in facts
+    ]
+    return (
         await session.scalars(
             insert(Event)
-            .values(
-                [
-                    {
-                        "id": uuid.uuid4(),
-                        "type": m.type,
-                        "organization_id": m.organization_id,
-                        "data": m.data,
-                        "dedupe_key": m.dedupe_key,
-                        "occurred_at": now,
-                    }
-                    for m in messages
-                ]
-            )
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(Event)
         )
     ).all()
+
+
+async def tell(session: AsyncSession, facts: Sequence[Fact]) -> int:
+    """`emit` for many facts told to organizations' managers at once (the billing run's
+    renewals): the events, their recipients, their preferences, the panel's messages and the
+    emails each in one statement. Returns how many were new."""
+    written = await _written(session, facts)
     if not written:
         return 0
     managers = await _managers(session, {event.organization_id for event in written})

@@ -4,7 +4,6 @@ session)."""
 from __future__ import annotations
 
 import uuid
-from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -12,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.accounts.auth import AdminUser, verified_user
-from skypanel.billing.service import after_credit
 from skypanel.http.deps import AppSettings, Session
 from skypanel.http.errors import responses
 from skypanel.kit import uow
@@ -52,14 +50,6 @@ RETURN_PATH = "/wallet/top-ups/{top_up_id}"
 def _gateways(request: Request) -> Gateways:
     gateways: Gateways = request.app.state.gateways
     return gateways
-
-
-def credited_then_settle(request: Request, session: AsyncSession, applied: service.Applied) -> None:
-    """After a credit commits, settle overdue renewals and resume a suspended subscription, as
-    an admin's credit does."""
-    if applied.credited and applied.top_up is not None:
-        sessions = request.app.state.sessions
-        uow.after_commit(session, partial(after_credit, sessions, applied.top_up.organization_id))
 
 
 @router.post(
@@ -123,7 +113,7 @@ async def confirm_top_up(
         checkout_id = top_up.checkout_id
         await uow.release(session)
         applied = await service.settle(session, await gateway.confirm(checkout_id))
-        credited_then_settle(request, session, applied)
+        service.settle_after_commit(session, request.app.state.sessions, applied)
         top_up = await service.get(session, org.id, top_up_id)
     return TopUpOut.model_validate(top_up)
 
@@ -148,7 +138,7 @@ async def _notified(request: Request, session: AsyncSession, provider: str) -> R
     await uow.release(session)
     note = await gateway.notification(await request.body(), dict(request.headers))
     applied = await service.apply(session, note)
-    credited_then_settle(request, session, applied)
+    service.settle_after_commit(session, request.app.state.sessions, applied)
     return ReceivedOut(outcome=applied.outcome)
 
 

@@ -13,13 +13,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skypanel.billing.service import after_credit
-from skypanel.kit import clock, uow
+from skypanel.kit import clock
 from skypanel.kit.db import transaction
 from skypanel.kit.errors import Conflict
 from skypanel.kit.money import CURRENCY
@@ -92,8 +90,7 @@ async def run(sessions: async_sessionmaker[AsyncSession], gateways: Gateways) ->
                 .where(AutoRecharge.organization_id == organization_id)
                 .values(last_error=None if note.outcome == "paid" else note.reason)
             )
-            if applied.credited:
-                uow.after_commit(session, partial(after_credit, sessions, organization_id))
+            service.settle_after_commit(session, sessions, applied)
         (report.charged if note.outcome == "paid" else report.failed).append(top_up_id)
     return report
 

@@ -174,6 +174,16 @@ async def settle(session: AsyncSession, note: Notification) -> Applied:
     return Applied(top_up, top_up.status)
 
 
+def settle_after_commit(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession], applied: Applied
+) -> None:
+    """After a credit commits, settle overdue renewals and resume a suspended subscription, as
+    an admin's credit does."""
+    if applied.credited and applied.top_up is not None:
+        organization_id = applied.top_up.organization_id
+        uow.after_commit(session, partial(after_credit, sessions, organization_id))
+
+
 async def _credit(session: AsyncSession, top_up: TopUp, note: Notification) -> Applied:
     if note.amount_cents != top_up.amount_cents or note.currency != top_up.currency:
         paid = f"{format_money(note.amount_cents or 0)} {note.currency}"
@@ -261,9 +271,7 @@ async def sweep_pending(
             note = dataclasses.replace(note, outcome="expired")
         async with transaction(sessions) as session:
             result = await settle(session, note)
-            if result.credited and result.top_up is not None:
-                organization_id = result.top_up.organization_id
-                uow.after_commit(session, partial(after_credit, sessions, organization_id))
+            settle_after_commit(session, sessions, result)
         applied.append(result)
     return applied
 
