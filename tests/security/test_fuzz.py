@@ -8,9 +8,9 @@ answer must not be a server error and must match the schema: status code documen
 content type as declared.
 
 Routes that change where the panel connects (the Easypanel server configuration, the payment
-gateways, and their connection tests) are left out, so the fuzzer never points the panel at a
-generated host name. Routes that end the caller's own sessions (logout, password change) or cancel
-the subscription run as a second, throwaway customer so the rest keeps its sign-in.
+gateways, webhook endpoints, and their tests) are left out, so the fuzzer never points the panel
+at a generated host name. Routes that end the caller's own sessions (logout, password change) or
+cancel the subscription run as a second, throwaway customer so the rest keeps its sign-in.
 
 Bounded for `make test`: `SKYPANEL_FUZZ_EXAMPLES` examples per operation (default 12), derandomised
 so a run is repeatable; raise it locally to search harder. The figures go to
@@ -53,9 +53,12 @@ EXAMPLES = int(os.environ.get("SKYPANEL_FUZZ_EXAMPLES", "12"))
 REPORT = Path(__file__).resolve().parents[2] / "test-output" / "fuzz.txt"
 PASSWORD = "correct horse battery staple"
 
-CONNECTION_ROUTES = r"^/api/containers/admin/config|^/api/admin/payment-gateways"
-"""Routes that set or test where the panel connects (Easypanel, the payment providers): never
-fuzzed, so a generated host name is never contacted."""
+CONNECTION_ROUTES = (
+    r"^/api/containers/admin/config|^/api/admin/payment-gateways"
+    r"|^/api/webhooks|^/api/admin/webhooks"
+)
+"""Routes that set or test where the panel connects (Easypanel, the payment providers, webhook
+endpoints): never fuzzed, so a generated host name is never contacted."""
 
 THROWAWAY = {
     ("POST", "/api/auth/logout"),
