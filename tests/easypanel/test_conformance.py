@@ -14,13 +14,15 @@ This module runs after the other contract tests (see conftest.py).
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, _keywords, validators
 
+from skypanel.easypanel import DATABASE_TYPES
 from skypanel.emulator import RecordedRequest
 
 DUMPS = Path(__file__).resolve().parents[2] / ".." / "shared" / "easypanel"
@@ -46,6 +48,7 @@ CLIENT_PROCEDURES = {
     "actions.listActions",
     "actions.getAction",
     "update.getStatus",
+    "cluster.listNodes",
     *(
         f"services.app.{verb}"
         for verb in [
@@ -80,12 +83,52 @@ CLIENT_PROCEDURES = {
         ]
     ),
 }
+NETWORK_PROCEDURES: set[str] = {
+    *(f"domains.{verb}" for verb in ("listDomains", "createDomain", "updateDomain")),
+    *(f"domains.{verb}" for verb in ("deleteDomain", "setPrimaryDomain", "getPrimaryDomain")),
+    "certificates.listCertificates",
+    "certificates.removeCertificate",
+    *(f"ports.{verb}" for verb in ("listPorts", "createPort", "updatePort", "deletePort")),
+    *(f"mounts.{verb}" for verb in ("listMounts", "createMount", "updateMount", "deleteMount")),
+    *(f"services.{kind}.exposeService" for kind in DATABASE_TYPES),
+    "settings.getServiceDomain",
+    "settings.setServiceDomain",
+    "settings.getServerIp",
+}
+"""domains.*, certificates.*, ports.*, mounts.*, settings.*ServiceDomain, exposeService."""
+BACKUP_PROCEDURES: set[str] = {
+    "storageProviders.s3.createProvider",
+    "storageProviders.s3.updateProvider",
+    "storageProviders.common.list",
+    "databaseBackups.listDatabaseBackups",
+    "databaseBackups.createDatabaseBackup",
+    "databaseBackups.updateDatabaseBackup",
+    "databaseBackups.runDatabaseBackup",
+    "databaseBackups.restoreDatabaseBackup",
+    "volumeBackups.listVolumeBackups",
+    "volumeBackups.createVolumeBackup",
+    "volumeBackups.updateVolumeBackup",
+    "volumeBackups.runVolumeBackup",
+}
+"""storageProviders.*, databaseBackups.*, volumeBackups.*."""
+DEPLOY_PROCEDURES: set[str] = {
+    f"services.app.{verb}"
+    for verb in ("updateBuild", "enableGithubDeploy", "disableGithubDeploy", "refreshDeployToken")
+}
+"""services.app.updateBuild, GitHub deploy webhooks."""
+CLIENT_PROCEDURES |= NETWORK_PROCEDURES | BACKUP_PROCEDURES | DEPLOY_PROCEDURES
 ERA_PROCEDURES = {
-    "trpc": {"monitor.getDockerTaskStats", "monitor.getStorageStats", "monitor.getServiceStats"},
+    "trpc": {
+        "monitor.getDockerTaskStats",
+        "monitor.getStorageStats",
+        "monitor.getServiceStats",
+        "monitor.getSystemStats",
+    },
     "orpc": {
         "monitorOld.getDockerTaskStats",
         "monitorOld.getStorageStats",
         "metrics.getServiceStats",
+        "metrics.getSystemStats",
         "logs.queryServiceLogs",
     },
 }
@@ -121,16 +164,36 @@ def _operation(spec: dict[str, Any], version: str, procedure: str) -> tuple[str,
     return "POST", body["content"]["application/json"]["schema"] if body else None
 
 
-def _tighten(schema: Any) -> Any:
-    """Refuse unknown keys in every object that lists its properties."""
+def _tighten(schema: Any, *, part: bool = False) -> Any:
+    """Refuse unknown keys in every object that lists its properties, except the parts of an
+    `allOf` (each lists only some of the object's keys: zod's `.and()`, `domains.*`)."""
     if isinstance(schema, list):
-        return [_tighten(item) for item in schema]
+        return [_tighten(item, part=part) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    tightened = {key: _tighten(value) for key, value in schema.items()}
-    if "properties" in schema and "additionalProperties" not in schema:
+    tightened = {
+        key: _tighten(value, part=key == "allOf" or (part and key in ("anyOf", "oneOf")))
+        for key, value in schema.items()
+    }
+    if "properties" in schema and "additionalProperties" not in schema and not part:
         tightened["additionalProperties"] = False
     return tightened
+
+
+def _untyped(schema: Any) -> bool:
+    """The tRPC dumps lost some inputs (zod intersections): "Unknown object properties"."""
+    inner = schema.get("properties", {}).get("json", {}) if isinstance(schema, dict) else {}
+    return isinstance(inner, dict) and inner.get("description") == "Unknown object properties"
+
+
+def _js_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    """The dumps' patterns are JavaScript's, where `[\\w-/.]` is a literal `-` (Python refuses
+    a range from a class escape)."""
+    python = re.sub(r"(\\[wdsWDS])-", r"\1\\-", pattern)
+    yield from _keywords.pattern(validator, python, instance, schema)
+
+
+_JsPatterns = validators.extend(Draft202012Validator, {"pattern": _js_pattern})
 
 
 def _problems(request: RecordedRequest, version: str, spec: dict[str, Any]) -> list[str]:
@@ -144,7 +207,9 @@ def _problems(request: RecordedRequest, version: str, spec: dict[str, Any]) -> l
         if request.input is not None:
             found.append(f"{where}: no input expected, sent {request.input!r}")
         return found
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    if _untyped(schema):
+        return found
+    validator = _JsPatterns(schema, format_checker=FormatChecker())
     for error in validator.iter_errors({"json": request.input}):
         at = "/".join(map(str, error.absolute_path))
         found.append(f"{where}: {error.message} at /{at} in {request.input!r}")

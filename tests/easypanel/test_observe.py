@@ -223,3 +223,25 @@ async def test_create_from_schema_with_an_existing_name_creates_nothing(
 
 async def test_server_version(client: EasypanelClient, dialect: str) -> None:
     assert await client.server_version() == {"orpc": "2.32.2", "trpc": "2.23.0"}[dialect]
+
+
+async def test_capacity_and_nodes_report_the_server_size_and_use(
+    client: EasypanelClient, emulator: RunningEmulator, dialect: str
+) -> None:
+    idle = await client.get_capacity()
+    await _running_app(client, emulator)
+    busy = await client.get_capacity()
+    nodes = await client.list_nodes()
+
+    # The emulated node: 8 cores, 32 GB of memory, 200 GB of disk.
+    assert (busy.cpus, busy.memory_total_bytes, busy.disk_total_bytes) == (
+        8,
+        32 * 1024**3,
+        200 * 1024**3,
+    )
+    assert (busy.memory_used_bytes or 0) > (idle.memory_used_bytes or 0) > 0
+    assert [(n.role, n.state, n.cpus, n.memory_bytes) for n in nodes] == [
+        ("manager", "ready", 8.0, 32 * 1024**3)
+    ]
+    first = "metrics.getSystemStats" if dialect == "orpc" else "monitor.getSystemStats"
+    assert bodies(emulator, first)

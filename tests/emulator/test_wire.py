@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from skypanel.emulator import RunningEmulator
+from skypanel.emulator import ADMIN_EMAIL, RunningEmulator, running_emulator
 from tests.emulator._support import call, payload, send
 
 GENERATED = re.compile(r"^[a-z0-9]{20}$")
@@ -266,3 +266,30 @@ async def test_domain_errors_per_dialect(
     assert (
         payload(emulator, await send(http, emulator, "projects.listProjects"))[0]["name"] == "acme"
     )
+
+
+@pytest.mark.parametrize("dialect", ["orpc", "trpc"])
+async def test_auth_login_gives_a_session_token_for_the_administrator(dialect: str) -> None:
+    with running_emulator(dialect=dialect, admin_password="s3cret-pass") as emulator:  # type: ignore[arg-type]
+        async with httpx.AsyncClient(base_url=emulator.base_url, timeout=5) as anonymous:
+            refused = await send(anonymous, emulator, "auth.getUser")
+            wrong = await send(
+                anonymous, emulator, "auth.login", {"email": ADMIN_EMAIL, "password": "nope"}
+            )
+            malformed = await send(anonymous, emulator, "auth.login", {"email": "not-an-email"})
+            token = (
+                await call(
+                    anonymous,
+                    emulator,
+                    "auth.login",
+                    {"email": ADMIN_EMAIL, "password": "s3cret-pass", "rememberMe": True},
+                )
+            )["token"]
+            anonymous.headers["Authorization"] = f"Bearer {token}"
+            user = await call(anonymous, emulator, "auth.getUser")
+
+    assert refused.status_code == 401
+    assert wrong.status_code in (400, 500)
+    assert "Invalid email or password" in wrong.text
+    assert malformed.status_code in (400, 500)
+    assert (user["email"], user["admin"]) == (ADMIN_EMAIL, True)

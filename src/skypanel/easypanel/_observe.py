@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from skypanel.easypanel._base import ClientBase, parse, parse_list
+from skypanel.easypanel.errors import EasypanelProcedureNotFound
 from skypanel.easypanel.schemas import (
     Action,
     AnyDatabaseSpec,
@@ -22,10 +23,13 @@ from skypanel.easypanel.schemas import (
     ListActionsInput,
     LogLine,
     QueryLogsInput,
+    ServerCapacity,
     ServerStatus,
     ServiceRef,
     ServiceStats,
     StorageStat,
+    SwarmNode,
+    SystemStatsInput,
     TaskStats,
     TemplateSchema,
     TemplateService,
@@ -137,6 +141,26 @@ class ObserveMixin(ClientBase):
         payload = await self._send("logs.queryServiceLogs", body)
         return _log_lines(payload)
 
+    async def get_capacity(self) -> ServerCapacity:
+        """The server's cores, memory and disk with what is used now: Prometheus totals on
+        2.31+ (``metrics.getSystemStats``), else the older snapshot in MB and GB."""
+        if await self._transport.detect() == "orpc":
+            try:
+                payload = await self._send("metrics.getSystemStats", SystemStatsInput(range=300))
+            except EasypanelProcedureNotFound:
+                payload = None
+            if isinstance(payload, dict) and payload.get("memoryTotalBytes") is not None:
+                return _prometheus_capacity(payload)
+        names = ("monitor.getSystemStats", "monitorOld.getSystemStats")
+        if await self._transport.detect() == "orpc":
+            names = names[::-1]
+        return _snapshot_capacity(await self._first_available(names, None))
+
+    async def list_nodes(self) -> list[SwarmNode]:
+        """The Swarm nodes of the server with their size (``cluster.listNodes``)."""
+        payload = await self._send("cluster.listNodes")
+        return [_node(item) for item in payload or [] if isinstance(item, dict)]
+
     async def server_version(self) -> str | None:
         """The Easypanel version reported by `update.getStatus`, when it says."""
         payload = await self._send("update.getStatus")
@@ -190,6 +214,57 @@ def _service_stats(project: str, service: str, payload: Any) -> ServiceStats | N
         memory_bytes=_last(memory),
         network_in=_last(payload.get("networkIn")),
         network_out=_last(payload.get("networkOut")),
+    )
+
+
+def _integer(value: Any) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)
+
+
+def _prometheus_capacity(payload: dict[str, Any]) -> ServerCapacity:
+    return ServerCapacity(
+        cpus=_number(payload.get("cpuCores")),
+        cpu_percent=_last(payload.get("cpu")),
+        memory_total_bytes=_integer(payload.get("memoryTotalBytes")),
+        memory_used_bytes=_integer(payload.get("memoryUsedBytes")),
+        disk_total_bytes=_integer(payload.get("diskTotalBytes")),
+        disk_used_bytes=_integer(payload.get("diskUsedBytes")),
+    )
+
+
+def _snapshot_capacity(payload: Any) -> ServerCapacity:
+    """``{memInfo: {totalMemMb, usedMemMb}, diskInfo: {totalGb, usedGb} (strings), cpuInfo}``."""
+    found = payload if isinstance(payload, dict) else {}
+    memory, disk, cpu = (found.get(k) or {} for k in ("memInfo", "diskInfo", "cpuInfo"))
+    mb, gb = 1024 * 1024, 1024**3
+
+    def scaled(value: Any, unit: int) -> int | None:
+        number = _number(value)
+        return None if number is None else int(number * unit)
+
+    return ServerCapacity(
+        cpus=_number(cpu.get("count")),
+        cpu_percent=_number(cpu.get("usedPercentage")),
+        memory_total_bytes=scaled(memory.get("totalMemMb"), mb),
+        memory_used_bytes=scaled(memory.get("usedMemMb"), mb),
+        disk_total_bytes=scaled(disk.get("totalGb"), gb),
+        disk_used_bytes=scaled(disk.get("usedGb"), gb),
+    )
+
+
+def _node(item: dict[str, Any]) -> SwarmNode:
+    spec, description = item.get("Spec") or {}, item.get("Description") or {}
+    resources = description.get("Resources") or {}
+    nano = _number(resources.get("NanoCPUs"))
+    return SwarmNode(
+        id=str(item.get("ID", "")),
+        hostname=description.get("Hostname"),
+        role=spec.get("Role"),
+        availability=spec.get("Availability"),
+        state=(item.get("Status") or {}).get("State"),
+        cpus=None if nano is None else nano / 1e9,
+        memory_bytes=_integer(resources.get("MemoryBytes")),
     )
 
 

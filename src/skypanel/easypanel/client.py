@@ -15,7 +15,10 @@ import httpx
 
 from skypanel.easypanel._accounts import AccountsMixin
 from skypanel.easypanel._apps import AppsMixin
+from skypanel.easypanel._backups import BackupsMixin
 from skypanel.easypanel._databases import DatabasesMixin
+from skypanel.easypanel._deploys import DeploysMixin
+from skypanel.easypanel._network import NetworkMixin
 from skypanel.easypanel._observe import ObserveMixin
 from skypanel.easypanel._transport import PROBE_PROCEDURE, CallHook, DialectSetting, Transport
 from skypanel.easypanel.errors import EasypanelError, EasypanelUnavailable
@@ -25,7 +28,15 @@ from skypanel.easypanel.schemas import User
 NO_RETRIES = RetryPolicy(attempts=1)
 
 
-class EasypanelClient(AccountsMixin, AppsMixin, DatabasesMixin, ObserveMixin):
+class EasypanelClient(
+    AccountsMixin,
+    AppsMixin,
+    BackupsMixin,
+    DatabasesMixin,
+    DeploysMixin,
+    NetworkMixin,
+    ObserveMixin,
+):
     """One long-lived HTTP connection pool to one server; close it with `aclose()`."""
 
     def __init__(

@@ -18,13 +18,16 @@ from skypanel.emulator._runner import (
     running_emulators,
     serve_emulator,
 )
-from skypanel.emulator.app import create_emulator_app
+from skypanel.emulator._world import ADMIN_EMAIL
+from skypanel.emulator.app import NodeSize, create_emulator_app
 
 __all__ = [
+    "ADMIN_EMAIL",
     "DEFAULT_TOKEN",
     "EmulatorController",
     "FailRule",
     "HangRule",
+    "NodeSize",
     "RecordedRequest",
     "RunningEmulator",
     "create_emulator_app",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
+from skypanel.emulator import _h_backups
 from skypanel.emulator._faults import Envelope, FailRule, Faults, HangRule, RecordedRequest
 from skypanel.emulator._state import State
 from skypanel.emulator._world import World, public
@@ -52,12 +53,16 @@ class EmulatorController:
             return list(self.world.state.access.get(project, []))
 
     def set_service_error(self, project: str, service: str, message: str | None) -> None:
-        """Make a service crash-loop (`message`) or recover (None)."""
+        """Make a service crash-loop (`message`: its tasks go down and stay down) or recover
+        (None: Swarm's next restart of the tasks succeeds, after the deploy delay)."""
         with self.world.lock:
             runtime = self.world.runtime(project, service)
             runtime.error = message
             if message is not None:
                 runtime.actual = 0
+                runtime.running_since = None
+            elif runtime.desired and runtime.actual < runtime.desired:
+                self.world.run(project, service, runtime.desired)
             elif runtime.desired:
                 self.world.run(project, service, runtime.desired, delay=0)
 
@@ -72,6 +77,30 @@ class EmulatorController:
             _merge(found, copy.deepcopy(dict(changes)))
             self.world.persist()
             return copy.deepcopy(public(found))
+
+    def database_data(self, project: str, service: str) -> str:
+        """What a database holds (a backup saves it, a restore puts it back)."""
+        with self.world.lock:
+            return str(self.world.service(project, service).get("_data", ""))
+
+    def set_database_data(self, project: str, service: str, data: str) -> None:
+        with self.world.lock:
+            self.world.service(project, service)["_data"] = data
+            self.world.persist()
+
+    def run_scheduled_backups(self, project: str, service: str) -> list[dict[str, Any]]:
+        """Run a service's enabled backup configurations as their schedule would; returns the
+        actions."""
+        with self.world.lock:
+            self.world.settle()
+            actions = [
+                _h_backups.run(self.world, backup, by_api=False)
+                for backup in list(self.world.state.database_backups.values())
+                if (backup["projectName"], backup["serviceName"]) == (project, service)
+                and backup["enabled"]
+            ]
+            self.world.persist()
+            return copy.deepcopy([public(action) for action in actions])
 
     def advance(self, seconds: float) -> None:
         """Move the emulator's clock (pending deploys finish, logs and stats move)."""

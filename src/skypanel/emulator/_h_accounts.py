@@ -1,15 +1,18 @@
-"""auth.*, users.* and projects.* handlers."""
+"""auth.*, users.*, projects.* and cluster.* handlers."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from typing import Any
 
 from skypanel.easypanel import swarm_name
 from skypanel.easypanel.schemas import (
     CreateUserInput,
     DockerContainersInput,
+    Email,
     IdInput,
+    Input,
     ProjectNameInput,
     ProjectRef,
     UpdateAccessInput,
@@ -19,6 +22,24 @@ from skypanel.easypanel.schemas import (
 from skypanel.emulator._registry import procedure
 from skypanel.emulator._state import new_id
 from skypanel.emulator._world import EmulatorError, World, public
+
+
+class LoginInput(Input):
+    email: Email
+    password: str
+    code: str | None = None
+    remember_me: bool | None = None
+
+
+@procedure("auth.login", LoginInput)
+def login(world: World, body: LoginInput) -> Any:
+    """A session token for the administrator (the emulator's only password holder)."""
+    expected = world.settings.admin_password
+    if not expected or body.email != world.admin["email"] or body.password != expected:
+        raise EmulatorError("Invalid email or password")
+    token = secrets.token_urlsafe(32)
+    world.sessions.add(token)
+    return {"token": token}
 
 
 @procedure("auth.getUser")
@@ -150,3 +171,33 @@ def get_docker_containers(world: World, body: DockerContainersInput) -> Any:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@procedure("cluster.listNodes")
+def list_nodes(world: World, _: None) -> Any:
+    """The one manager node, in Docker's shape (contract §2.9)."""
+    settings = world.settings
+    return [
+        {
+            "ID": f"node{settings.instance_id}",
+            "Version": {"Index": 1},
+            "CreatedAt": world.admin["createdAt"],
+            "UpdatedAt": world.admin["createdAt"],
+            "Spec": {"Role": "manager", "Availability": "active", "Labels": {}},
+            "Description": {
+                "Hostname": f"easypanel-{settings.instance_id}",
+                "Platform": {"Architecture": "x86_64", "OS": "linux"},
+                "Resources": {
+                    "NanoCPUs": settings.cpus * 1_000_000_000,
+                    "MemoryBytes": settings.memory_mb * 1024 * 1024,
+                },
+                "Engine": {"EngineVersion": "27.3.1"},
+            },
+            "Status": {"State": "ready", "Addr": "127.0.0.1"},
+            "ManagerStatus": {
+                "Leader": True,
+                "Reachability": "reachable",
+                "Addr": "127.0.0.1:2377",
+            },
+        }
+    ]

@@ -13,6 +13,7 @@ from skypanel.easypanel import swarm_name
 from skypanel.easypanel.schemas import (
     CreateFromSchemaInput,
     IdInput,
+    Input,
     ListActionsInput,
     QueryLogsInput,
     ServiceRef,
@@ -84,7 +85,52 @@ def snapshot_stats(world: World, body: ServiceRef) -> Any:
     }
 
 
+def _system(world: World) -> tuple[float, int, int, int, int]:
+    """(cpu %, memory used and total, disk used and total in bytes) of the emulated node: what the
+    running services use on top of a small base."""
+    settings = world.settings
+    services = list(world.state.services.values())
+    usages = [world.usage(s["projectName"], s["name"]) for s in services]
+    running = [u for u in usages if u is not None]
+    cpu = min(100.0, 2.0 + sum(u[0] for u in running) / settings.cpus)
+    memory_total = settings.memory_mb * 1024 * 1024
+    memory = min(memory_total, 512 * 1024 * 1024 + sum(int(u[1]) for u in running))
+    disk_total = settings.disk_gb * 1024**3
+    disk = min(disk_total, 4 * 1024**3 + sum(world.storage(s) for s in services))
+    return round(cpu, 2), memory, memory_total, disk, disk_total
+
+
+def system_stats(world: World, _: None) -> Any:
+    """The older whole-server snapshot (contract §2.9): MB and GB, disk figures as strings."""
+    cpu, memory, memory_total, disk, disk_total = _system(world)
+    mb, gb = 1024 * 1024, 1024**3
+    return {
+        "uptime": int(world.clock.now() - world.booted_at),
+        "memInfo": {
+            "totalMemMb": memory_total // mb,
+            "usedMemMb": memory // mb,
+            "freeMemMb": (memory_total - memory) // mb,
+            "usedMemPercentage": round(memory / memory_total * 100, 2),
+            "freeMemPercentage": round(100 - memory / memory_total * 100, 2),
+        },
+        "diskInfo": {
+            "totalGb": f"{disk_total / gb:.2f}",
+            "usedGb": f"{disk / gb:.2f}",
+            "freeGb": f"{(disk_total - disk) / gb:.2f}",
+            "usedPercentage": f"{disk / disk_total * 100:.2f}",
+            "freePercentage": f"{100 - disk / disk_total * 100:.2f}",
+        },
+        "cpuInfo": {
+            "usedPercentage": cpu,
+            "count": world.settings.cpus,
+            "loadavg": [round(cpu / 100 * world.settings.cpus, 2)] * 3,
+        },
+        "network": {"inputMb": 0.0, "outputMb": 0.0},
+    }
+
+
 for _group, _eras in (("monitor", LEGACY), ("monitorOld", CURRENT)):
+    procedure(f"{_group}.getSystemStats", eras=_eras)(system_stats)
     procedure(f"{_group}.getDockerTaskStats", eras=_eras)(task_stats)
     procedure(f"{_group}.getServiceStats", ServiceRef, eras=_eras)(snapshot_stats)
     procedure(f"{_group}.getStorageStats", eras=_eras)(storage_stats)
@@ -105,6 +151,40 @@ def metrics_service_stats(world: World, body: ServiceStatsInput) -> Any:
     names = ("cpu", "memory", "networkIn", "networkOut")
     return {
         name: [[ts, str(value)] for ts in stamps] for name, value in zip(names, usage, strict=True)
+    }
+
+
+class SystemStatsInput(Input):
+    range: float | None = None
+    step: str | None = None
+
+
+@procedure("metrics.getSystemStats", SystemStatsInput, eras=CURRENT)
+def metrics_system_stats(world: World, body: SystemStatsInput) -> Any:
+    """Prometheus-backed whole-server series and totals; numbers as strings (contract §2.9)."""
+    cpu, memory, memory_total, disk, disk_total = _system(world)
+    match = _STEP.match(body.step or "300s")
+    step = int(match.group(1)) if match else 300
+    points = max(1, min(60, int(body.range or 86400) // max(step, 1)))
+    now = int(world.clock.now())
+    stamps = [now - step * i for i in reversed(range(points))]
+
+    def series(value: float) -> list[list[Any]]:
+        return [[ts, str(value)] for ts in stamps]
+
+    load = str(round(cpu / 100 * world.settings.cpus, 2))
+    return {
+        "cpu": series(cpu),
+        "memory": series(round(memory / memory_total * 100, 2)),
+        "disk": series(round(disk / disk_total * 100, 2)),
+        "networkIn": series(0),
+        "networkOut": series(0),
+        "cpuCores": str(world.settings.cpus),
+        "loadAvg": [load, load, load],
+        "memoryUsedBytes": str(memory),
+        "memoryTotalBytes": str(memory_total),
+        "diskUsedBytes": str(disk),
+        "diskTotalBytes": str(disk_total),
     }
 
 

@@ -6,6 +6,7 @@ answer 404 like any unknown procedure.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from skypanel.easypanel import DATABASE_TYPES, swarm_name
@@ -30,7 +31,7 @@ from skypanel.easypanel.schemas import (
 )
 from skypanel.emulator._registry import procedure
 from skypanel.emulator._state import new_id
-from skypanel.emulator._world import World, public
+from skypanel.emulator._world import EmulatorError, World, public
 
 
 def domain_record(world: World, project: str, service: str, spec: DomainSpec) -> dict[str, Any]:
@@ -73,13 +74,54 @@ def deploy(world: World, service: dict[str, Any]) -> dict[str, Any]:
         )
     replicas = int(service.get("deploy", {}).get("replicas", 1))
     world.run(project, name, replicas)
-    image = service["source"].get("image") or f"easypanel/{project}/{name}"
-    log = f"Deploying {swarm_name(project, name)}\nPulling {image}\n"
+    log = f"Deploying {swarm_name(project, name)}\n{_build_log(service)}"
+    log += f"Updating service {swarm_name(project, name)}\n"
     return world.add_action("deployment", project, name, "Deploy service", pending=True, log=log)
+
+
+def _build_log(service: dict[str, Any]) -> str:
+    """What a build prints: an image is pulled; code is fetched, built and pushed."""
+    source = service["source"]
+    if source["type"] == "image":
+        digest = secrets.token_hex(32)
+        return (
+            f"Pulling {source['image']}\nDigest: sha256:{digest}\n"
+            f"Status: Image is up to date for {source['image']}\n"
+        )
+    project, name = service["projectName"], service["name"]
+    if source["type"] in ("github", "git"):
+        where = (
+            f"https://github.com/{source['owner']}/{source['repo']}"
+            if source["type"] == "github"
+            else source["repo"]
+        )
+        sha = secrets.token_hex(20)
+        service["commit"] = {"sha": sha}
+        fetched = f"Cloning {where} ({source['ref']})\nHEAD is now at {sha[:7]}\n"
+    else:
+        fetched = "Writing the Dockerfile\n"
+    build = (service.get("build") or {}).get("type", "dockerfile")
+    tag = f"easypanel/{project}/{name}:latest"
+    return (
+        f"{fetched}Building with {build}\n#1 [internal] load build definition\n"
+        f"#2 exporting to image {tag}\nPushing {tag}\n"
+    )
+
+
+def check_build(world: World, build: dict[str, Any] | None) -> None:
+    """2.2x servers know no railpack builds (their schemas refuse it)."""
+    if build is not None and build.get("type") == "railpack" and world.settings.era == "legacy":
+        raise EmulatorError("Input validation failed: build.type railpack is not supported")
+
+
+def deployment_url(world: World, token: str) -> str:
+    """The deploy webhook Easypanel shows for an app (`POST` or `GET` it to deploy)."""
+    return f"http://{world.settings.instance_id}.easypanel.host/api/deploy/{token}"
 
 
 def add_app(world: World, project: str, spec: AppSpec) -> dict[str, Any]:
     data = spec.model_dump(mode="json")
+    check_build(world, data.get("build"))
     token = random_password()
     service = {
         "type": "app",
@@ -96,7 +138,7 @@ def add_app(world: World, project: str, spec: AppSpec) -> dict[str, Any]:
         "redirects": [],
         "maintenance": data.get("maintenance", {"enabled": False}),
         "token": token,
-        "deploymentUrl": f"http://{world.settings.instance_id}.easypanel.host/api/deploy/{token}",
+        "deploymentUrl": deployment_url(world, token),
     }
     service |= {key: data[key] for key in ("source", "build", "resources") if key in data}
     world.add_service(service)

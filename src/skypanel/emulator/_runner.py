@@ -16,7 +16,7 @@ import uvicorn
 from skypanel.easypanel import Dialect
 from skypanel.emulator._controller import EmulatorController
 from skypanel.emulator._world import Era
-from skypanel.emulator.app import create_emulator_app
+from skypanel.emulator.app import NodeSize, create_emulator_app
 
 DEFAULT_TOKEN = "emulator-token"
 
@@ -39,6 +39,8 @@ def running_emulator(
     deploy_delay: float = 3.0,
     manual_clock: bool = False,
     log_interval: float = 1.0,
+    admin_password: str = "",
+    node: NodeSize | None = None,
 ) -> Iterator[RunningEmulator]:
     """Serve an emulator on a free loopback port in a daemon thread for the block's duration."""
     app, controller = create_emulator_app(
@@ -49,6 +51,8 @@ def running_emulator(
         deploy_delay=deploy_delay,
         manual_clock=manual_clock,
         log_interval=log_interval,
+        admin_password=admin_password,
+        node=node,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -95,9 +99,14 @@ def serve_emulator(
     token: str = DEFAULT_TOKEN,
     state_file: Path | None = None,
     deploy_delay: float = 3.0,
+    admin_password: str = "",
 ) -> None:
     """Serve an emulator until interrupted (``skypanel easypanel-emulator``)."""
     app, _ = create_emulator_app(
-        dialect=dialect, token=token, state_file=state_file, deploy_delay=deploy_delay
+        dialect=dialect,
+        token=token,
+        state_file=state_file,
+        deploy_delay=deploy_delay,
+        admin_password=admin_password,
     )
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -71,6 +71,12 @@ class State:
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     runtime: dict[str, Runtime] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    certificates: dict[str, float] = field(default_factory=dict)
+    """Let's Encrypt certificates by host: the time each is (or will be) issued."""
+    service_domain: str | None = None
+    storage_providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    database_backups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    volume_backups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @staticmethod
     def key(project: str, service: str) -> str:
@@ -97,6 +103,11 @@ class State:
             services=data.get("services", {}),
             runtime=runtime,
             actions=data.get("actions", []),
+            certificates=data.get("certificates", {}),
+            service_domain=data.get("service_domain"),
+            storage_providers=data.get("storage_providers", {}),
+            database_backups=data.get("database_backups", {}),
+            volume_backups=data.get("volume_backups", {}),
         )
 
 

@@ -11,6 +11,7 @@ import math
 import threading
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,6 +59,12 @@ class Settings:
     instance_id: str
     state_file: Path | None = None
     log_interval: float = 1.0
+    admin_password: str = ""
+    """What `auth.login` takes with the administrator's email (empty: nobody signs in)."""
+    cpus: int = 8
+    memory_mb: int = 32768
+    disk_gb: int = 200
+    """The one emulated Swarm node's size (`cluster.listNodes`, `*.getSystemStats`)."""
 
 
 class World:
@@ -66,6 +73,9 @@ class World:
         self.clock = clock
         self.lock = threading.RLock()
         self.state = state or self.fresh_state()
+        self.booted_at = clock.now()
+        self.sessions: set[str] = set()
+        """Tokens `auth.login` handed out; they authorize like the API token until a restart."""
 
     def fresh_state(self) -> State:
         admin: dict[str, Any] = {
@@ -124,6 +134,10 @@ class World:
         key = State.key(project, service)
         self.state.services.pop(key, None)
         self.state.runtime.pop(key, None)
+        for backups in (self.state.database_backups, self.state.volume_backups):
+            for backup_id, backup in list(backups.items()):
+                if (backup["projectName"], backup["serviceName"]) == (project, service):
+                    del backups[backup_id]
 
     def run(self, project: str, service: str, replicas: int, *, delay: float | None = None) -> None:
         """Ask Swarm for `replicas` tasks; they are up once the delay has passed."""
@@ -137,6 +151,13 @@ class World:
         runtime = self.runtime(project, service)
         runtime.desired = runtime.actual = 0
         runtime.converge_at = runtime.running_since = None
+
+    def action_time(self, at: float) -> str:
+        """Action timestamps as the emulated version writes them: 2.32 sends SQLite's
+        ``YYYY-MM-DD HH:MM:SS`` in UTC (contract §2.8, the live-verified S4), 2.2x ISO 8601."""
+        if self.settings.era == "current":
+            return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return iso(at)
 
     def add_action(
         self,
@@ -160,8 +181,8 @@ class World:
             "userId": self.admin["id"],
             "isApiAction": True,
             "meta": None,
-            "createdAt": iso(now),
-            "updatedAt": iso(now),
+            "createdAt": self.action_time(now),
+            "updatedAt": self.action_time(now),
             "_due": now + self.settings.deploy_delay if pending else None,
             "_log": log,
         }
@@ -178,7 +199,7 @@ class World:
                 and action["_due"] <= now
             ):
                 action["status"] = "done"
-                action["updatedAt"] = iso(action["_due"])
+                action["updatedAt"] = self.action_time(action["_due"])
                 action["_log"] += "Service updated.\nDone.\n"
         for key, runtime in self.state.runtime.items():
             if runtime.converge_at is not None and runtime.converge_at <= now:

@@ -3,7 +3,8 @@
 Pipeline of an RPC request: route -> verb (tRPC) -> body -> auth -> faults -> input validation
 (strict, by wire name, unknown keys stripped) -> handler under the state lock -> envelope.
 Control routes under ``/__emulator/`` (same token): ``state``, ``reset``, ``requests``,
-``faults``, ``clock``.
+``faults``, ``clock``, ``data`` (a database's contents: GET ``?project=&service=``, POST
+``{project, service, data}``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import copy
 import json
 import secrets
 import time
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +27,45 @@ from starlette.routing import Route
 
 from skypanel.easypanel import Dialect
 from skypanel.easypanel._procedures import is_query
-from skypanel.emulator import _h_accounts, _h_databases, _h_observe, _h_services, _wire
+from skypanel.emulator import (
+    _h_accounts,
+    _h_backups,
+    _h_databases,
+    _h_deploys,
+    _h_network,
+    _h_observe,
+    _h_services,
+    _wire,
+)
 from skypanel.emulator._controller import EmulatorController
 from skypanel.emulator._faults import FailRule, HangRule, RecordedRequest
 from skypanel.emulator._registry import Procedure, lookup
 from skypanel.emulator._state import EmulatorClock, load_state
 from skypanel.emulator._world import EmulatorError, Era, Settings, World
 
-HANDLER_MODULES = (_h_accounts, _h_databases, _h_observe, _h_services)  # they register
+HANDLER_MODULES = (
+    _h_accounts,
+    _h_backups,
+    _h_databases,
+    _h_deploys,
+    _h_network,
+    _h_observe,
+    _h_services,
+)  # they register
 VERSIONS: dict[Era, str] = {"current": "2.32.2", "legacy": "2.23.0"}
+PUBLIC = frozenset({"auth.login"})
+"""Procedures answered without a token."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSize:
+    """The emulated server's one Swarm node."""
+
+    cpus: int = 8
+    memory_mb: int = 32768
+    disk_gb: int = 200
+
+
 _RULES = TypeAdapter(list[FailRule])
 _HANGS = TypeAdapter(list[HangRule])
 
@@ -47,11 +80,15 @@ def create_emulator_app(
     version: str | None = None,
     manual_clock: bool = False,
     log_interval: float = 1.0,
+    admin_password: str = "",
+    node: NodeSize | None = None,
 ) -> tuple[Starlette, EmulatorController]:
-    """An emulator app and its controller. `manual_clock` freezes time until `advance()`.
+    """An emulator app and its controller. `manual_clock` freezes time until `advance()`;
+    `admin_password` lets `auth.login` sign the administrator in; `node` sizes the server.
 
     The era defaults to the dialect's: oRPC servers are "current" (2.31+), tRPC "legacy".
     """
+    node = node or NodeSize()
     era = era or ("current" if dialect == "orpc" else "legacy")
     settings = Settings(
         dialect=dialect,
@@ -62,6 +99,10 @@ def create_emulator_app(
         instance_id=secrets.token_hex(3),
         state_file=state_file,
         log_interval=log_interval,
+        admin_password=admin_password,
+        cpus=node.cpus,
+        memory_mb=node.memory_mb,
+        disk_gb=node.disk_gb,
     )
     world = World(settings, EmulatorClock(manual=manual_clock), load_state(state_file))
     controller = EmulatorController(world)
@@ -71,15 +112,17 @@ def create_emulator_app(
         Route("/api/rpc/{path:path}", rpc.orpc, methods=["GET", "POST"]),
         Route("/api/trpc/{path:path}", rpc.trpc, methods=["GET", "POST"]),
         Route("/__emulator/{action}", control.handle, methods=["GET", "POST", "DELETE"]),
+        _h_deploys.deploy_webhook(world),
     ]
     return Starlette(routes=routes), controller
 
 
-def authorized(request: Request, token: str) -> bool:
-    """Bearer and bare tokens are both accepted (contract §1.2)."""
+def authorized(request: Request, token: str, sessions: Collection[str] = ()) -> bool:
+    """Bearer and bare tokens are both accepted (contract §1.2): the API token, or a session
+    token from `auth.login`."""
     header = request.headers.get("authorization", "")
-    given = header[7:] if header.lower().startswith("bearer ") else header
-    return secrets.compare_digest(given.strip().encode(), token.encode())
+    given = (header[7:] if header.lower().startswith("bearer ") else header).strip()
+    return secrets.compare_digest(given.encode(), token.encode()) or given in sessions
 
 
 class _RpcEndpoint:
@@ -116,7 +159,9 @@ class _RpcEndpoint:
             return _error(dialect, name, 405, message)
         if not readable:
             return _error(dialect, name, 400, "Malformed request body")
-        if not authorized(request, self.world.settings.token):
+        if name not in PUBLIC and not authorized(
+            request, self.world.settings.token, self.world.sessions
+        ):
             return _error(
                 dialect, name, 401, "UNAUTHORIZED" if dialect == "trpc" else "Unauthorized"
             )
@@ -225,6 +270,18 @@ class _ControlEndpoint:
             return JSONResponse(
                 [vars(r) for r in control.requests(request.query_params.get("procedure"))]
             )
+        if action == "data" and method in ("GET", "POST"):
+            query = request.query_params
+            project, service = (
+                body.get("project", query.get("project")),
+                body.get("service", query.get("service")),
+            )
+            try:
+                if method == "POST":
+                    control.set_database_data(str(project), str(service), str(body["data"]))
+                return JSONResponse({"data": control.database_data(str(project), str(service))})
+            except (EmulatorError, KeyError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
         if action == "clock" and method == "POST":
             control.advance(float(body.get("advance", 0)))
             return JSONResponse({"now": control.world.clock.now()})

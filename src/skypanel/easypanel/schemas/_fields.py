@@ -125,7 +125,36 @@ class NixpacksBuild(Input):
     apt_packages: str | None = None
 
 
-AppBuild = Annotated[DockerfileBuild | BuildpacksBuild | NixpacksBuild, Field(discriminator="type")]
+class HerokuBuildpacksBuild(Input):
+    type: Literal["heroku-buildpacks"] = "heroku-buildpacks"
+
+
+class PaketoBuildpacksBuild(Input):
+    type: Literal["paketo-buildpacks"] = "paketo-buildpacks"
+
+
+class RailpackBuild(Input):
+    """2.32 and later; 2.2x servers refuse it."""
+
+    type: Literal["railpack"] = "railpack"
+    railpack_version: str | None = None
+    install_command: str | None = None
+    build_command: str | None = None
+    start_command: str | None = None
+    build_apt_packages: str | None = None
+    deploy_apt_packages: str | None = None
+    mise_packages: str | None = None
+
+
+AppBuild = Annotated[
+    DockerfileBuild
+    | BuildpacksBuild
+    | HerokuBuildpacksBuild
+    | PaketoBuildpacksBuild
+    | NixpacksBuild
+    | RailpackBuild,
+    Field(discriminator="type"),
+]
 
 
 class DomainSpec(Input):

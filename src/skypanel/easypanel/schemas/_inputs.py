@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from skypanel.easypanel.schemas._base import AbsolutePath, Email, Input, Name, NonEmpty
-from skypanel.easypanel.schemas._fields import DeploySettings, Maintenance, Resources
+from skypanel.easypanel.schemas._fields import AppBuild, DeploySettings, Maintenance, Resources
 from skypanel.easypanel.schemas._specs import (
     AnyDatabaseSpec,
     AppSpec,
@@ -136,6 +136,10 @@ class UpdateResourcesInput(ServiceRef):
 
 class UpdateDeployInput(ServiceRef):
     deploy: DeploySettings | None = None
+
+
+class UpdateBuildInput(ServiceRef):
+    build: AppBuild | None = None
 
 
 class UpdateMaintenanceInput(ServiceRef):

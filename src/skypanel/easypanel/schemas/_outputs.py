@@ -92,8 +92,10 @@ class Action(Output):
     project_name: str | None = None
     service_name: str | None = None
     description: str | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
+    created_at: str | float | None = None
+    """``2026-07-16 05:55:15`` (UTC) from 2.32; ISO 8601 or epoch milliseconds elsewhere: read
+    it with `action_time`."""
+    updated_at: str | float | None = None
     log: str | None = None
 
 
