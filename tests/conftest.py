@@ -31,6 +31,9 @@ os.environ.update(
         # Most tests pay and deploy with accounts they just made; the tests of email
         # verification turn it on (tests/accounts/test_flows.py).
         "SKYPANEL_REQUIRE_VERIFIED_EMAIL": "false",
+        # Emulated services start in emulated time, which the panel's clock does not follow;
+        # tests/services/test_status.py judges starts with the real settling time.
+        "SKYPANEL_SERVICE_SETTLE_SECONDS": "0",
         "SKYPANEL_LOG_LEVEL": "WARNING",
     }
 )

@@ -24,6 +24,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "templates",
         "projects",
         "services",
+        "deployments domains backups",
         "billing reconcile monitoring",
         "payments",
         "admin hooks",

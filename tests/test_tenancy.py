@@ -80,6 +80,14 @@ SAMPLE_BODIES: dict[str, dict[str, object]] = {
     "/services/template": {"templateId": "00000000-0000-0000-0000-000000000000", "inputs": {}},
     "/env": {"env": {"A": "b"}},
     "/resources": {"cpuCores": "0.1"},
+    "/domains": {"host": "probe.example.com"},
+    "/ports": {"published": 30000, "target": 80},
+    "/external-access": {},
+    "/backups/schedule": {"schedule": "0 3 * * *", "retention": 7, "enabled": True},
+    "/volumes/{volume}/schedule": {"schedule": "0 3 * * *", "retention": 7, "enabled": True},
+    "/restore": {"confirm": "private-db"},
+    "/build": {"type": "dockerfile"},
+    "/auto-deploy": {"enabled": True},
 }
 
 

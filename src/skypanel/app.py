@@ -15,7 +15,13 @@ from skypanel import health
 from skypanel.accounts.endpoints import router as auth_router
 from skypanel.activity.endpoints import router as activity_router
 from skypanel.admin.endpoints import router as admin_router
+from skypanel.backups.endpoints import admin_router as backups_admin_router
+from skypanel.backups.endpoints import router as backups_router
 from skypanel.config import Settings, get_settings
+from skypanel.deployments.endpoints import hooks_router as deploy_hooks_router
+from skypanel.deployments.endpoints import router as deployments_router
+from skypanel.domains.endpoints import admin_router as service_domain_router
+from skypanel.domains.endpoints import router as domains_router
 from skypanel.hooks.endpoints import router as hooks_router
 from skypanel.http.errors import install_error_handlers
 from skypanel.http.fastpath import CachedReads
@@ -68,6 +74,12 @@ ROUTERS = (
     plans_router,
     subscriptions_router,
     projects_router,
+    domains_router,
+    service_domain_router,
+    backups_router,
+    backups_admin_router,
+    deployments_router,
+    deploy_hooks_router,
     services_router,
     quotas_router,
     monitoring_router,

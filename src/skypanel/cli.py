@@ -125,7 +125,8 @@ def demo(
     Without a configured Easypanel server, an Easypanel emulator is started and used.
     """
     from skypanel.demo import seed_demo
-    from skypanel.emulator import running_emulator
+    from skypanel.emulator import ADMIN_EMAIL, running_emulator
+    from skypanel.standins.s3 import running_s3
 
     settings = _settings_with_database()
     url = _database_url(settings)
@@ -137,24 +138,29 @@ def demo(
     os.environ.setdefault("SKYPANEL_WEBHOOKS_ALLOW_PRIVATE", "true")
     with contextlib.ExitStack() as stack:
         emulator = None
+        emulator_password = secrets.token_urlsafe(12)
         if not settings.easypanel_url:
             emulator = stack.enter_context(
                 running_emulator(
                     token=secrets.token_urlsafe(24),
                     state_file=settings.data_dir / "emulator-state.json",
+                    admin_password=emulator_password,
                 )
             )
         standins = _payment_standins(stack, settings, panel_url)
+        backup_store = stack.enter_context(running_s3())
+        standins.append(f"S3 stand-in at {backup_store.endpoint} (backups; lost on exit)")
         if settings.smtp_url is None:
             standins.append(_mail_catcher(stack))
         get_settings.cache_clear()
-        accounts = asyncio.run(seed_demo(url, emulator))
+        accounts = asyncio.run(seed_demo(url, emulator, backup_store))
         typer.echo("")
         typer.echo(f"SkyPanel demo: http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
         for account in accounts:
             typer.echo(f"  {account.role:<9} {account.email:<28} password: {account.password}")
         if emulator is not None:
             typer.echo(f"  Easypanel emulator at {emulator.base_url} (token: {emulator.token})")
+            typer.echo(f"    its administrator: {ADMIN_EMAIL} password: {emulator_password}")
         for line in standins:
             typer.echo(f"  {line}")
         typer.echo("These passwords are new on every start of the demo. Stop with Ctrl+C.\n")
@@ -222,13 +228,26 @@ def easypanel_emulator(
     state: Annotated[
         Path | None, typer.Option(help="Keep the emulator's state in this JSON file")
     ] = None,
+    admin_password: Annotated[
+        str | None,
+        typer.Option(help="The password auth.login takes (generated and printed if omitted)"),
+    ] = None,
 ) -> None:
     """Serve an Easypanel emulator: a stand-in Easypanel for tests and demos."""
-    from skypanel.emulator import serve_emulator
+    from skypanel.emulator import ADMIN_EMAIL, serve_emulator
 
     chosen = token or secrets.token_urlsafe(24)
+    password = admin_password or secrets.token_urlsafe(12)
     typer.echo(f"Easypanel emulator ({dialect.value}) on http://{host}:{port}; token: {chosen}")
-    serve_emulator(host=host, port=port, dialect=dialect.value, token=chosen, state_file=state)
+    typer.echo(f"  administrator login: {ADMIN_EMAIL} / {password}")
+    serve_emulator(
+        host=host,
+        port=port,
+        dialect=dialect.value,
+        token=chosen,
+        state_file=state,
+        admin_password=password,
+    )
 
 
 @app.command()

@@ -82,7 +82,16 @@ class Settings(BaseSettings):
     """Let webhook endpoints use http:// and private, loopback or link-local addresses (tests,
     the demo); off, deliveries go only to public addresses, checked when they are sent."""
 
+    dns_nameservers: str = ""
+    """Where custom domains' TXT records are looked up: comma-separated `ip[:port]`; empty,
+    the system's resolver."""
     worker_in_process: bool = False
+    service_settle_seconds: float = Field(default=10.0, ge=0.0, le=600.0)
+    """How long a service's tasks must stay up after a start before it counts as running."""
+    service_start_window_seconds: float = Field(default=180.0, ge=0.0, le=3600.0)
+    """How long after a start tasks that are not up yet count as starting (image pulls, boots)."""
+    service_down_grace_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+    """How long tasks may stay down (Swarm restarting them) before the service is crash-looping."""
     operation_lease_seconds: float = Field(default=60.0, ge=5.0, le=3600.0)
     """How long a delivery holds an operation without renewing its lease (it renews every
     quarter of it); a worker that stops lets its operations go after this long."""

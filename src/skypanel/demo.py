@@ -7,9 +7,13 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from skypanel.accounts import repository as users
 from skypanel.accounts.security import hash_password
 from skypanel.accounts.service import create_user
+from skypanel.backups import service as backups
+from skypanel.backups.schemas import StorageIn
 from skypanel.emulator import RunningEmulator
 from skypanel.invoices import repository as billing_profiles
 from skypanel.kit.db import create_engine, create_sessionmaker, transaction
@@ -18,6 +22,7 @@ from skypanel.organizations import repository as orgs
 from skypanel.organizations.service import create_organization
 from skypanel.plans.service import list_plans
 from skypanel.servers.service import save as save_server
+from skypanel.standins.s3 import RunningS3
 from skypanel.wallet import service as wallet
 
 DEMO_ADMIN = "admin@skypanel.test"
@@ -69,9 +74,12 @@ DEMO_BILLING_PROFILE = {
 """The demo customer's details on receipts and invoices (needed before a first payment)."""
 
 
-async def seed_demo(database_url: str, emulator: RunningEmulator | None) -> list[DemoAccount]:
+async def seed_demo(
+    database_url: str, emulator: RunningEmulator | None, backup_store: RunningS3 | None = None
+) -> list[DemoAccount]:
     """Idempotent: existing demo accounts get fresh passwords, the credit is granted once,
-    the plans are created once, and the emulator (when given) becomes the Easypanel server."""
+    the plans are created once, the emulator (when given) becomes the Easypanel server and the
+    S3 stand-in (when given) the backup storage, unless a real storage is set up."""
     admin_password = secrets.token_urlsafe(12)
     customer_password = secrets.token_urlsafe(12)
     await ensure_admin(database_url, DEMO_ADMIN, admin_password, "Demo Administrator")
@@ -126,9 +134,34 @@ async def seed_demo(database_url: str, emulator: RunningEmulator | None) -> list
                     dialect=emulator.dialect,
                     result=None,
                 )
+            if backup_store is not None:
+                await _use_backup_store(session, backup_store)
     finally:
         await engine.dispose()
     return [
         DemoAccount("admin", DEMO_ADMIN, admin_password),
         DemoAccount("customer", DEMO_CUSTOMER, customer_password),
     ]
+
+
+async def _use_backup_store(session: AsyncSession, store: RunningS3) -> None:
+    """The stand-in becomes the backup storage, replacing an earlier demo's stand-in (its port
+    changes on every start) but never a storage an administrator set up."""
+    current = await backups.storage(session)
+    if current is not None and not (current.endpoint or "").startswith("http://127.0.0.1:"):
+        return
+    admin = await users.by_email(session, DEMO_ADMIN)
+    assert admin is not None
+    await backups.save_storage(
+        session,
+        admin,
+        StorageIn.model_validate(
+            {
+                "endpoint": store.endpoint,
+                "region": store.region,
+                "bucket": store.bucket,
+                "accessKeyId": store.access_key_id,
+                "secretAccessKey": store.secret_access_key,
+            }
+        ),
+    )

@@ -11,7 +11,10 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from skypanel.backups import operations as backup_operations
 from skypanel.config import Settings
+from skypanel.deployments import operations as deployment_operations
+from skypanel.domains import operations as domain_operations
 from skypanel.http.caching import drop_organization
 from skypanel.http.principals import forget_users
 from skypanel.kit import uow
@@ -40,6 +43,9 @@ HANDLERS: dict[str, Handler] = {
     **project_operations.HANDLERS,
     **service_operations.HANDLERS,
     **templated.HANDLERS,
+    **deployment_operations.HANDLERS,
+    **domain_operations.HANDLERS,
+    **backup_operations.HANDLERS,
 }
 
 # What the cached reads (projects, usage) and the cached callers are made of.

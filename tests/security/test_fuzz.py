@@ -55,10 +55,11 @@ PASSWORD = "correct horse battery staple"
 
 CONNECTION_ROUTES = (
     r"^/api/containers/admin/config|^/api/admin/payment-gateways"
-    r"|^/api/webhooks|^/api/admin/webhooks"
+    r"|^/api/webhooks|^/api/admin/webhooks|^/api/containers/admin/backups/storage"
 )
-"""Routes that set or test where the panel connects (Easypanel, the payment providers, webhook
-endpoints): never fuzzed, so a generated host name is never contacted."""
+"""Routes that set or test where the panel connects (Easypanel servers, the payment providers,
+webhook endpoints, the backup storage): never fuzzed, so a generated host name is never
+contacted. Custom domains are looked up on a loopback resolver that answers nothing."""
 
 THROWAWAY = {
     ("POST", "/api/auth/logout"),
@@ -94,7 +95,8 @@ class Callers:
 
 @pytest.fixture(scope="module")
 def panel(settings: Settings, easypanel: RunningEmulator) -> Iterator[Panel]:
-    with running_panel(settings, easypanel) as running:
+    nowhere = settings.model_copy(update={"dns_nameservers": "127.0.0.1:9"})
+    with running_panel(nowhere, easypanel) as running:
         yield running
 
 

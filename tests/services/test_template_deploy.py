@@ -48,7 +48,8 @@ async def test_deploy_wordpress_from_the_catalogue(
     assert {s["status"] for s in body["services"]} == {"creating"}
     assert body["operation"]["kind"] == "easypanel.template.create"
     listed = await client.get(SERVICES, headers=alice.headers)
-    assert {s["status"] for s in listed.json()} <= {"deploying", "running"}
+    # Live: the app builds, the database's task is on its way up.
+    assert {s["status"] for s in listed.json()} == {"deploying", "starting"}
     assert await count(db, "container_services", organization_id=alice.organization_id) == 2
     again = await client.post(
         f"{SERVICES}/template",

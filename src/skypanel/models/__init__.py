@@ -2,8 +2,10 @@
 
 from skypanel.models.accounts import AccountToken, RefreshToken, SignInFailure, User
 from skypanel.models.activity import ActivityLog
+from skypanel.models.backups import BackupRun, BackupSchedule, BackupStorage, BackupStorageServer
 from skypanel.models.base import Base
 from skypanel.models.claims import ServiceDomain, ServicePort
+from skypanel.models.deployments import DeployHook, ServiceDeployment
 from skypanel.models.easypanel import EasypanelServer
 from skypanel.models.invitations import Invitation
 from skypanel.models.invoices import BillingDocument, BillingProfile, DocumentCounter, TaxRate
@@ -29,6 +31,10 @@ __all__ = [
     "AccountToken",
     "ActivityLog",
     "AutoRecharge",
+    "BackupRun",
+    "BackupSchedule",
+    "BackupStorage",
+    "BackupStorageServer",
     "Base",
     "BillingCycle",
     "BillingDocument",
@@ -38,6 +44,7 @@ __all__ = [
     "ContainerService",
     "ContainerSubscription",
     "ContainerTemplate",
+    "DeployHook",
     "DocumentCounter",
     "EasypanelAuditLog",
     "EasypanelOperation",
@@ -55,6 +62,7 @@ __all__ = [
     "PaymentTransaction",
     "PlatformSetting",
     "RefreshToken",
+    "ServiceDeployment",
     "ServiceDomain",
     "ServicePort",
     "SignInFailure",

@@ -1,10 +1,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -92,3 +101,8 @@ class ContainerService(UUIDPrimaryKey, Timestamps, Base):
     configuration: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     env_encrypted: Mapped[str | None] = mapped_column(info=ENCRYPTED)
     credentials_encrypted: Mapped[str | None] = mapped_column(info=ENCRYPTED)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When Easypanel accepted the newest create, deploy, start or restart: the status shows
+    "starting" until its tasks have stayed up for a while after it."""
+    crash_looping_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Since when the health watch has seen the service's tasks keep failing (None: healthy)."""

@@ -206,7 +206,8 @@ KINDS: dict[str, Kind] = {
             "services",
             "managers",
             "{{ service }} keeps crashing",
-            "{{ service }} in {{ project }} has restarted {{ restarts }} times; its logs say why.",
+            "{{ service }} in {{ project }} keeps stopping and being restarted (since {{ since }});"
+            " its logs say why.",
             "/projects/{{ project }}/services/{{ service }}",
             "Open the service",
         ),

@@ -174,6 +174,19 @@ SETTINGS: dict[str, SettingSpec] = {
             [],
         ),
         _spec(
+            "service_domain",
+            "The domain apps get their default address under, <project>-<service>.<domain>"
+            " (point *.<domain> at every Easypanel server); empty: Easypanel's own",
+            Annotated[
+                str,
+                StringConstraints(
+                    to_lower=True, max_length=253, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$"
+                ),
+            ]
+            | None,
+            None,
+        ),
+        _spec(
             "published_port_range",
             "Host ports customers may publish, each held by one service per server",
             PortRange,
@@ -191,6 +204,12 @@ SETTINGS: dict[str, SettingSpec] = {
             "Days a subscription stays suspended before it is terminated and its services deleted",
             int,
             14,
+        ),
+        _spec(
+            "backup_retention_after_termination_days",
+            "Days the backups of a terminated subscription are kept before they are deleted",
+            int,
+            30,
         ),
         _spec(
             "termination_warning_days",

@@ -9,6 +9,7 @@ from skypanel.http.caching import CachedRead
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
+from skypanel.kit.uow import release
 from skypanel.models import ContainerProject, EasypanelOperation
 from skypanel.operations.service import operation_ref
 from skypanel.organizations.auth import CurrentOrg
@@ -16,6 +17,7 @@ from skypanel.organizations.context import OrgContext
 from skypanel.projects import repository, service
 from skypanel.projects.env import project_env
 from skypanel.projects.schemas import EnvIn, ProjectDetail, ProjectIn, ProjectOut, ServiceBrief
+from skypanel.services import status as live
 
 router = APIRouter(prefix="/api/containers/projects", tags=["projects"])
 PROJECTS = CachedRead(
@@ -39,15 +41,29 @@ def _out(project: ContainerProject, counts: dict[str, int]) -> ProjectOut:
     )
 
 
-async def _detail(session: AsyncSession, project: ContainerProject) -> ProjectDetail:
+async def _detail(
+    session: AsyncSession, project: ContainerProject, request: Request | None = None
+) -> ProjectDetail:
+    """The project and its services, with their live status when `request` is given (one read of
+    the server's task counts; the answers to changes show what was recorded)."""
     await session.flush()
     services = await repository.services_of(session, project.id)
+    briefs = [ServiceBrief.model_validate(item) for item in services]
+    if request is not None:
+        await release(session)
+        state = request.app.state
+        timing = live.Timing.of(state.settings)
+        observed = await live.observe_project(state.clients, state.cache, project, services, timing)
+        briefs = [
+            brief.model_copy(update={"status": seen.status, "last_error": seen.error})
+            for brief, seen in zip(briefs, observed, strict=True)
+        ]
     counts: dict[str, int] = {}
-    for item in services:
-        counts[item.status] = counts.get(item.status, 0) + 1
+    for brief in briefs:
+        counts[brief.status] = counts.get(brief.status, 0) + 1
     return ProjectDetail(
         **_out(project, counts).model_dump(by_alias=False),
-        services=[ServiceBrief.model_validate(item) for item in services],
+        services=briefs,
         env=envvars.masked(project_env(project)),
     )
 
@@ -88,9 +104,11 @@ async def _accepted(
 
 
 @router.get("/{project_name}", response_model=ProjectDetail, responses=responses(401, 404))
-async def get_project(project_name: str, org: CurrentOrg, session: Session) -> ProjectDetail:
-    """A project with its services and variables (secret values masked)."""
-    return await _detail(session, await service.get(session, org, project_name))
+async def get_project(
+    request: Request, project_name: str, org: CurrentOrg, session: Session
+) -> ProjectDetail:
+    """A project with its services (their live status) and variables (secret values masked)."""
+    return await _detail(session, await service.get(session, org, project_name), request)
 
 
 @router.delete(

@@ -26,6 +26,8 @@ class ServiceBrief(ApiModel):
     service_name: str
     service_type: str
     status: str
+    desired_state: str
+    last_error: str | None
 
 
 class ProjectOut(ApiModel):

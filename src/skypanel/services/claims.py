@@ -53,7 +53,7 @@ class Port:
     protocol: str
 
 
-def normalise_host(host: str, *, wildcard: bool = False) -> str:
+def normalise_host(host: str, *, wildcard: bool = False, field: str = "domains") -> str:
     """Lowercase ASCII (IDNA), no trailing dot; `*.example.com` for a wildcard."""
     name = host.strip().rstrip(".").lower()
     if name.startswith("*."):
@@ -61,9 +61,9 @@ def normalise_host(host: str, *, wildcard: bool = False) -> str:
     try:
         ascii_name = name.encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
-        raise InvalidInput(f"{host} is not a valid host name", field="domains") from exc
+        raise InvalidInput(f"{host} is not a valid host name", field=field) from exc
     if not ascii_name or "*" in ascii_name or len(ascii_name) > MAX_HOST - 2:
-        raise InvalidInput(f"{host} is not a valid host name", field="domains")
+        raise InvalidInput(f"{host} is not a valid host name", field=field)
     return f"*.{ascii_name}" if wildcard else ascii_name
 
 
@@ -110,19 +110,25 @@ def _host_of(url: str) -> str | None:
 
 
 async def _reserved(session: AsyncSession) -> list[str]:
-    """Claims nobody may overlap: the panel's host, each server's host, the admin's suffixes."""
+    """Claims nobody may overlap: the panel's host, each server's host, the admin's suffixes and
+    the service domain (its hosts are Easypanel's default hosts of every tenant's apps)."""
     hosts = [_host_of(get_settings().public_url)]
     hosts += [_host_of(url) for url in await session.scalars(select(EasypanelServer.api_url))]
     reserved = [normalise_host(h) for h in hosts if h]
-    for suffix in await get_setting(session, "reserved_domain_suffixes"):
+    suffixes = list(await get_setting(session, "reserved_domain_suffixes"))
+    suffixes += [found] if (found := await get_setting(session, "service_domain")) else []
+    for suffix in suffixes:
         name = normalise_host(suffix)
         reserved += [_base(name), f"*.{_base(name)}"]
     return reserved
 
 
-async def check_domains(session: AsyncSession, hosts: Sequence[str]) -> list[str]:
-    """The hosts normalised, refused when reserved, repeated, or overlapping another service's.
-    Takes the domain lock, held until the transaction ends."""
+async def check_domains(
+    session: AsyncSession, hosts: Sequence[str], *, field: str = "domains"
+) -> list[str]:
+    """The hosts normalised, refused when reserved, repeated, or overlapping another service's
+    (`field` names the input in the refusal). Takes the domain lock, held until the
+    transaction ends."""
     if not hosts:
         return []
     wanted = list(hosts)
@@ -130,15 +136,13 @@ async def check_domains(session: AsyncSession, hosts: Sequence[str]) -> list[str
         for other in wanted[:i]:
             if overlaps(host, other):
                 raise DomainTaken(
-                    f"{host} is given twice (it overlaps {other})", field="domains", host=host
+                    f"{host} is given twice (it overlaps {other})", field=field, host=host
                 )
     reserved_claims = await _reserved(session)
     for host in wanted:
         for reserved in reserved_claims:
             if overlaps(host, reserved):
-                raise DomainReserved(
-                    f"{host} is reserved for the platform", field="domains", host=host
-                )
+                raise DomainReserved(f"{host} is reserved for the platform", field=field, host=host)
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DOMAIN_LOCK})
     for host in wanted:
         conditions = [ServiceDomain.host.in_(_covering(host))]
@@ -150,7 +154,7 @@ async def check_domains(session: AsyncSession, hosts: Sequence[str]) -> list[str
         found = await session.scalars(select(ServiceDomain.host).where(or_(*conditions)))
         if any(overlaps(host, taken) for taken in found):
             raise DomainTaken(
-                f"{host} is already served by another service", field="domains", host=host
+                f"{host} is already served by another service", field=field, host=host
             )
     return wanted
 
@@ -187,6 +191,27 @@ async def check_ports(
                 port=port.port,
             )
     return wanted
+
+
+async def first_free_port(session: AsyncSession, server_id: uuid.UUID, protocol: str) -> int:
+    """The lowest port of the admin's range no service on the server holds."""
+    allowed = PortRange.model_validate(await get_setting(session, "published_port_range"))
+    taken = set(
+        await session.scalars(
+            select(ServicePort.port).where(
+                ServicePort.server_id == server_id,
+                ServicePort.protocol == protocol,
+                ServicePort.port.between(allowed.start, allowed.end),
+            )
+        )
+    )
+    for port in range(allowed.start, allowed.end + 1):
+        if port not in taken:
+            return port
+    raise PortTaken(
+        f"Every port between {allowed.start} and {allowed.end} is taken on this server",
+        field="port",
+    )
 
 
 def add_claims(

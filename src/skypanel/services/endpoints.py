@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from skypanel.accounts.auth import verified_user
+from skypanel.domains.service import default_address, service_domain
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
@@ -35,14 +36,25 @@ from skypanel.services.schemas import (
     ServiceOut,
     TemplateDeployIn,
 )
-from skypanel.services.secrets import declared_secrets, service_credentials, service_env
+from skypanel.services.secrets import (
+    declared_secrets,
+    secret_values,
+    service_credentials,
+    service_env,
+)
 
 router = APIRouter(prefix="/api/containers/projects/{project_name}/services", tags=["services"])
 FOLLOW_SECONDS = 300
 POLL_SECONDS = 2.0
 
 
-def view(project: ContainerProject, item: ContainerService, *, reveal: bool = False) -> ServiceOut:
+def view(
+    project: ContainerProject,
+    item: ContainerService,
+    *,
+    reveal: bool = False,
+    domain: str | None = None,
+) -> ServiceOut:
     env = service_env(item)
     shown_env = env if reveal else envvars.masked(env, declared_secrets(item))
     return ServiceOut(
@@ -52,6 +64,8 @@ def view(project: ContainerProject, item: ContainerService, *, reveal: bool = Fa
         easypanel_service_name=item.easypanel_service_name,
         service_type=item.service_type,
         status=item.status,
+        status_message=live.sentence(item.status, item.last_error),
+        address=default_address(project, item, domain),
         desired_state=item.desired_state,
         last_error=item.last_error,
         resources=ResourcesOut(
@@ -99,9 +113,32 @@ def _may_reveal(org: OrgContext, reveal: bool) -> bool:
 
 
 @router.get("", response_model=list[ServiceOut], responses=responses(401, 404))
-async def list_services(project_name: str, org: CurrentOrg, session: Session) -> list[ServiceOut]:
+async def list_services(
+    request: Request, project_name: str, org: CurrentOrg, session: Session
+) -> list[ServiceOut]:
+    """The project's services with their live status (one read of the server's task counts)."""
     project = await get_project(session, org, project_name)
-    return [view(project, item) for item in await services_of(session, project.id)]
+    items = await services_of(session, project.id)
+    domain = await service_domain(session)
+    await release(session)
+    state = request.app.state
+    timing = live.Timing.of(state.settings)
+    observed = await live.observe_project(state.clients, state.cache, project, items, timing)
+    return [
+        _seen(view(project, item, domain=domain), seen)
+        for item, seen in zip(items, observed, strict=True)
+    ]
+
+
+def _seen(shown: ServiceOut, seen: live.Observed) -> ServiceOut:
+    """The answer with the status observed now; the record keeps what SkyPanel last did."""
+    return shown.model_copy(
+        update={
+            "status": seen.status,
+            "last_error": seen.error,
+            "status_message": live.sentence(seen.status, seen.error),
+        }
+    )
 
 
 async def _accepted(
@@ -186,14 +223,19 @@ async def get_service(
 ) -> ServiceOut:
     """The service with its live status; `?reveal=true` (owners, admins) shows secret values."""
     project, item = await service.get(session, org, project_name, service_name)
+    domain = await service_domain(session)
     await release(session)
     client = await request.app.state.clients.client_for(project.server_id)
+    state = request.app.state
     observed = await live.observe(
-        client, request.app.state.cache, project.server_id, project.easypanel_project_name, item
+        client,
+        state.cache,
+        project.server_id,
+        project.easypanel_project_name,
+        item,
+        live.Timing.of(state.settings),
     )
-    if (observed.status, observed.error) != (item.status, item.last_error):
-        item.status, item.last_error = observed.status, observed.error
-    return view(project, item, reveal=_may_reveal(org, reveal))
+    return _seen(view(project, item, reveal=_may_reveal(org, reveal), domain=domain), observed)
 
 
 @router.post(
@@ -291,8 +333,7 @@ async def read_logs(
     project, item = await service.get(session, org, project_name, service_name)
     await release(session)
     client = await request.app.state.clients.client_for(project.server_id)
-    secrets = envvars.secret_values(service_env(item), declared_secrets(item))
-    secrets += [v for v in service_credentials(item).values() if len(v) >= 4]
+    secrets = secret_values(item)
 
     async def page(after: str | None) -> LogsOut:
         return await logs.read(

@@ -22,7 +22,7 @@ def _position(cursor: str) -> int:
     return int(cursor)
 
 
-def _redact(text: str, secrets: list[str]) -> str:
+def redact(text: str, secrets: list[str]) -> str:
     for value in sorted(secrets, key=len, reverse=True):
         text = text.replace(value, REDACTED)
     return text
@@ -57,7 +57,7 @@ async def read(
             LogLineOut(
                 timestamp=datetime.fromtimestamp(line.timestamp_ns / 1e9, UTC).isoformat(),
                 stream=None,
-                message=_redact(line.line, secrets),
+                message=redact(line.line, secrets),
             )
             for line in lines
         ],
@@ -87,6 +87,6 @@ async def _deploy_log(
     lines = log.splitlines()[start : start + limit]
     return LogsOut(
         source="deploy-action",
-        lines=[LogLineOut(timestamp=None, stream=None, message=_redact(x, secrets)) for x in lines],
+        lines=[LogLineOut(timestamp=None, stream=None, message=redact(x, secrets)) for x in lines],
         next_cursor=str(start + len(lines)),
     )

@@ -1,16 +1,21 @@
 """Operations on single services: create (app, database), stop/start/restart, variables,
-resources, destroy. Each reads the service's current row when delivered, so the latest change
-wins, and treats "already exists" on a retry as its own earlier success."""
+resources, deploy, destroy. Each reads the service's current row when delivered, so the latest
+change wins, and treats "already exists" on a retry as its own earlier success.
+
+An operation that deploys an app carries the id of its deployment record: once Easypanel took
+the deploy, the record gets the newest deployment action of the app (the deployments sync then
+follows that action to its end); an operation that fails for good fails its deployment."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, delete, update
+from sqlalchemy import case, delete, exists, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.easypanel import DATABASE_TYPES, EasypanelResourceExists, workload
+from skypanel.easypanel._deploys import DEPLOYMENT, action_time
 from skypanel.easypanel.schemas import (
     DATABASE_SPECS,
     AppSpec,
@@ -25,7 +30,14 @@ from skypanel.easypanel.schemas import (
     format_env,
 )
 from skypanel.kit import clock
-from skypanel.models import ContainerProject, ContainerService, EasypanelOperation
+from skypanel.kit.db import transaction
+from skypanel.models import (
+    ContainerProject,
+    ContainerService,
+    EasypanelOperation,
+    ServiceDeployment,
+)
+from skypanel.models.deployments import UNFINISHED
 from skypanel.notices import service as notices
 from skypanel.notices.service import emit
 from skypanel.operations.service import Handler, OperationContext
@@ -46,7 +58,9 @@ async def _set(session: AsyncSession, operation: EasypanelOperation, **values: A
         )
 
 
-async def _row(ctx: OperationContext, operation: EasypanelOperation) -> ContainerService | None:
+async def service_row(
+    ctx: OperationContext, operation: EasypanelOperation
+) -> ContainerService | None:
     async with ctx.sessions() as session:
         return await session.get(ContainerService, operation.subject_id)
 
@@ -91,7 +105,14 @@ def app_spec(service: ContainerService) -> AppSpec:
 
 async def _created(session: AsyncSession, operation: EasypanelOperation) -> None:
     running = operation.payload["type"] in DATABASE_TYPES
-    await _set(session, operation, status="running" if running else "deploying", last_error=None)
+    await _set(
+        session,
+        operation,
+        status="running" if running else "deploying",
+        last_error=None,
+        started_at=clock.now(),
+        crash_looping_since=None,
+    )
     await _told(session, operation, "service.deployed")
 
 
@@ -125,20 +146,32 @@ _DOING = {
     "easypanel.service.restart": "Restarting",
     "easypanel.service.env": "Applying the variables",
     "easypanel.service.resources": "Applying the resource limits",
+    "easypanel.service.deploy": "Deploying",
+    "easypanel.service.build": "Applying the build settings",
+    "easypanel.service.auto_deploy": "Changing push deploys",
     "easypanel.service.destroy": "Deleting",
 }
 
 
-async def _failed(session: AsyncSession, operation: EasypanelOperation) -> None:
+async def failed(session: AsyncSession, operation: EasypanelOperation) -> None:
     """The service shows that its last change did not happen, and why."""
     doing = _DOING.get(operation.kind, "The last change")
     reason = f"{doing} failed: {operation.last_error or 'no reason given'}"
     await _set(session, operation, status="failed", last_error=reason[:1000])
+    if "deployment" in operation.payload:
+        await session.execute(
+            update(ServiceDeployment)
+            .where(
+                ServiceDeployment.id == operation.payload["deployment"],
+                ServiceDeployment.status.in_(UNFINISHED),
+            )
+            .values(status="failed", finished_at=clock.now(), log=reason[:1000])
+        )
 
 
 async def _creation_failed(session: AsyncSession, operation: EasypanelOperation) -> None:
-    """As `_failed`, and the organization's managers are told the service did not deploy."""
-    await _failed(session, operation)
+    """As `failed`, and the organization's managers are told the service did not deploy."""
+    await failed(session, operation)
     service = await session.get(ContainerService, operation.subject_id)
     if service is None:
         return
@@ -158,7 +191,7 @@ async def _creation_failed(session: AsyncSession, operation: EasypanelOperation)
 
 
 async def create_app(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
-    service = await _row(ctx, operation)
+    service = await service_row(ctx, operation)
     if service is None:
         return {"skipped": True}
     _, project, name = _where(operation)
@@ -168,11 +201,42 @@ async def create_app(ctx: OperationContext, operation: EasypanelOperation) -> di
         if operation.attempts == 1:
             raise
     await ctx.client.deploy_app(project, name)
-    return {"deployed": True}
+    return {"deployed": True, "action": await _took(ctx, operation)}
+
+
+async def _took(ctx: OperationContext, operation: EasypanelOperation) -> str | None:
+    """Give the operation's deployment the app's newest deployment action (unless another
+    deployment of the app has it already); returns its id."""
+    if "deployment" not in operation.payload:
+        return None
+    _, project, name = _where(operation)
+    newest = await ctx.client.list_actions(project, name, limit=1, type=DEPLOYMENT)
+    if not newest:
+        return None
+    action = newest[0]
+    taken = exists().where(
+        ServiceDeployment.service_id == operation.subject_id,
+        ServiceDeployment.easypanel_action_id == action.id,
+    )
+    async with transaction(ctx.sessions) as session:
+        await session.execute(
+            update(ServiceDeployment)
+            .where(
+                ServiceDeployment.id == operation.payload["deployment"],
+                ServiceDeployment.status.in_(UNFINISHED),
+                ~taken,
+            )
+            .values(
+                easypanel_action_id=action.id,
+                status="running",
+                started_at=action_time(action.created_at) or clock.now(),
+            )
+        )
+    return action.id
 
 
 async def create_database(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
-    service = await _row(ctx, operation)
+    service = await service_row(ctx, operation)
     if service is None:
         return {"skipped": True}
     service_type, project, name = _where(operation)
@@ -212,7 +276,14 @@ async def _stopped(session: AsyncSession, operation: EasypanelOperation) -> None
 
 
 async def _started(session: AsyncSession, operation: EasypanelOperation) -> None:
-    await _set(session, operation, status="running", last_error=None)
+    await _set(
+        session,
+        operation,
+        status="running",
+        last_error=None,
+        started_at=clock.now(),
+        crash_looping_since=None,
+    )
     await _told(session, operation, "service.started")
 
 
@@ -233,17 +304,48 @@ async def restart_service(ctx: OperationContext, operation: EasypanelOperation) 
 
 async def update_env(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
     """New variables take effect with a deploy, which this starts."""
-    service = await _row(ctx, operation)
+    service = await service_row(ctx, operation)
     if service is None:
         return {"skipped": True}
     _, project, name = _where(operation)
     await ctx.client.update_app_env(project, name, service_env(service))
     await ctx.client.deploy_app(project, name)
-    return {}
+    return {"action": await _took(ctx, operation)}
+
+
+async def deploy_app(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
+    """Redeploy the app, on the operation's `image` when it brings one (a new tag, a rollback)."""
+    service = await service_row(ctx, operation)
+    if service is None:
+        return {"skipped": True}
+    _, project, name = _where(operation)
+    image = operation.payload.get("image")
+    if image:
+        await ctx.client.update_app_source_image(
+            project,
+            name,
+            image,
+            username=service.configuration["source"].get("username"),
+            password=service_credentials(service).get("registryPassword"),
+        )
+    await ctx.client.deploy_app(project, name)
+    return {"action": await _took(ctx, operation)}
+
+
+async def _deploying(session: AsyncSession, operation: EasypanelOperation) -> None:
+    """Easypanel took the deploy: the service deploys (and counts as starting) from now."""
+    await _set(
+        session,
+        operation,
+        status="deploying",
+        last_error=None,
+        started_at=clock.now(),
+        crash_looping_since=None,
+    )
 
 
 async def update_resources(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
-    service = await _row(ctx, operation)
+    service = await service_row(ctx, operation)
     if service is None:
         return {"skipped": True}
     service_type, project, name = _where(operation)
@@ -273,12 +375,11 @@ HANDLERS: dict[str, Handler] = {
     "easypanel.database.create": Handler(
         create_database, on_success=_created, on_failure=_creation_failed
     ),
-    "easypanel.service.stop": Handler(stop_service, on_success=_stopped, on_failure=_failed),
-    "easypanel.service.start": Handler(start_service, on_success=_started, on_failure=_failed),
-    "easypanel.service.restart": Handler(restart_service, on_success=_started, on_failure=_failed),
-    "easypanel.service.env": Handler(update_env, on_failure=_failed),
-    "easypanel.service.resources": Handler(update_resources, on_failure=_failed),
-    "easypanel.service.destroy": Handler(
-        destroy_service, on_success=_destroyed, on_failure=_failed
-    ),
+    "easypanel.service.stop": Handler(stop_service, on_success=_stopped, on_failure=failed),
+    "easypanel.service.start": Handler(start_service, on_success=_started, on_failure=failed),
+    "easypanel.service.restart": Handler(restart_service, on_success=_started, on_failure=failed),
+    "easypanel.service.env": Handler(update_env, on_success=_deploying, on_failure=failed),
+    "easypanel.service.deploy": Handler(deploy_app, on_success=_deploying, on_failure=failed),
+    "easypanel.service.resources": Handler(update_resources, on_failure=failed),
+    "easypanel.service.destroy": Handler(destroy_service, on_success=_destroyed, on_failure=failed),
 }

@@ -183,6 +183,10 @@ class ServiceOut(ApiModel):
     easypanel_service_name: str
     service_type: str
     status: str
+    status_message: str
+    """The status in a plain sentence, with the reason when something is wrong."""
+    address: str | None = None
+    """An app's default https address on the platform's service domain."""
     desired_state: str
     last_error: str | None
     resources: ResourcesOut

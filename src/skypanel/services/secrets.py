@@ -27,3 +27,9 @@ def service_credentials(service: ContainerService) -> dict[str, str]:
 
 def declared_secrets(service: ContainerService) -> frozenset[str]:
     return frozenset(service.configuration.get("secretKeys", []))
+
+
+def secret_values(service: ContainerService) -> list[str]:
+    """What must never show in its logs: its secret variables' values and its credentials."""
+    hidden = envvars.secret_values(service_env(service), declared_secrets(service))
+    return hidden + [v for v in service_credentials(service).values() if len(v) >= 4]

@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skypanel.activity.service import record
 from skypanel.kit import clock, envvars
 from skypanel.kit.errors import Conflict, InvalidInput, NotFound
-from skypanel.models import ContainerPlan, ContainerProject, ContainerService, EasypanelOperation
+from skypanel.models import (
+    ContainerPlan,
+    ContainerProject,
+    ContainerService,
+    EasypanelOperation,
+    ServiceDeployment,
+)
 from skypanel.operations.service import enqueue
 from skypanel.organizations.context import OrgContext
 from skypanel.projects.service import get as get_project
@@ -156,7 +162,14 @@ async def deploy_app(
             {"registryPassword": password}, credentials_place(service.id)
         )
     return service, await _create(
-        session, org, project, service, "easypanel.app.create", hosts=hosts, ports=ports
+        session,
+        org,
+        project,
+        service,
+        "easypanel.app.create",
+        hosts=hosts,
+        ports=ports,
+        deploys=True,
     )
 
 
@@ -190,14 +203,20 @@ async def _create(
     *,
     hosts: list[str] | None = None,
     ports: list[claims.Port] | None = None,
+    deploys: bool = False,
 ) -> EasypanelOperation:
     session.add(service)
     await claims.flush_claims(session)
     claims.add_claims(session, service, project.server_id, hosts or [], ports or [])
     await claims.flush_claims(session)
-    operation = await queue_operation(
-        session, org.id, project, service, kind, repeatable=False, max_attempts=20
-    )
+    if deploys:
+        _, operation = await queue_deploy(
+            session, project, service, kind, "create", org.user.id, repeatable=False
+        )
+    else:
+        operation = await queue_operation(
+            session, org.id, project, service, kind, repeatable=False, max_attempts=20
+        )
     await log(session, org, service, "container.service.create", f"{service.service_name} deployed")
     return operation
 
@@ -211,23 +230,73 @@ async def queue_operation(
     *,
     repeatable: bool = True,
     max_attempts: int = 8,
+    payload: dict[str, Any] | None = None,
 ) -> EasypanelOperation:
     """The service's next Easypanel operation, delivered after the service's earlier ones and
     after whatever its project still waits for (its creation). A repeatable one (start, stop, a
     new env...) is never merged with an earlier one still in flight: each request is delivered,
-    in the order they were made."""
+    in the order they were made. `payload` adds to where the service is."""
     return await enqueue(
         session,
         kind,
         f"{project.easypanel_project_name}/{service.easypanel_service_name}",
         server_id=project.server_id,
         organization_id=organization_id,
-        payload=_where(project, service),
+        payload=_where(project, service) | (payload or {}),
         subject=("service", service.id),
         after=[("project", project.id)],
         dedupe_key=f"{kind}:{service.id}:{uuid.uuid4()}" if repeatable else None,
         max_attempts=max_attempts,
     )
+
+
+def source_image(service: ContainerService) -> str | None:
+    """The image an image-sourced app runs (None for code built from git or a Dockerfile)."""
+    source = service.configuration.get("source") or {}
+    image = source.get("image") if source.get("type") == "image" else None
+    return str(image) if image else None
+
+
+async def queue_deploy(
+    session: AsyncSession,
+    project: ContainerProject,
+    service: ContainerService,
+    kind: str,
+    trigger: str,
+    actor_id: uuid.UUID | None,
+    *,
+    image: str | None = None,
+    repeatable: bool = True,
+) -> tuple[ServiceDeployment, EasypanelOperation]:
+    """Record a deployment of the app and queue the operation that deploys it, in the caller's
+    transaction; the operation records the Easypanel action it starts. `image` replaces the
+    app's image first (the operation sets it on Easypanel before deploying)."""
+    deployment = ServiceDeployment(
+        id=uuid.uuid4(),
+        service_id=service.id,
+        organization_id=service.organization_id,
+        trigger=trigger,
+        actor_user_id=actor_id,
+        image=image or source_image(service),
+        status="pending",
+        created_at=clock.now(),
+    )
+    extra: dict[str, Any] = {"deployment": str(deployment.id)}
+    if image is not None:
+        extra["image"] = image
+    operation = await queue_operation(
+        session,
+        service.organization_id,
+        project,
+        service,
+        kind,
+        repeatable=repeatable,
+        max_attempts=20 if not repeatable else 8,
+        payload=extra,
+    )
+    deployment.operation_id = operation.id
+    session.add(deployment)
+    return deployment, operation
 
 
 def _where(project: ContainerProject, service: ContainerService) -> dict[str, Any]:
@@ -293,7 +362,9 @@ async def update_env(
     if secret_keys is not None:
         service.configuration = {**service.configuration, "secretKeys": sorted(set(secret_keys))}
     service.updated_at = clock.now()
-    operation = await queue_operation(session, org.id, project, service, "easypanel.service.env")
+    _, operation = await queue_deploy(
+        session, project, service, "easypanel.service.env", "env", org.user.id
+    )
     await log(
         session, org, service, "container.service.update", f"Variables of {service_name} updated"
     )

@@ -1,23 +1,87 @@
-"""A service's real state, read from Easypanel: deploy progress from its actions, running,
-stopped or crash-looping from its Swarm tasks."""
+"""A service's real state, read from Easypanel: deploy progress from its actions, starting,
+running, stopped or crash-looping from its Swarm tasks.
+
+One model for every service: `creating → deploying → starting → running`, `stopping → stopped`,
+`crash-looping`, `failed`, `missing` (and `restarting`, `deleting` while those happen). Swarm only
+reports how many tasks run, so time decides the rest, and each service's recent observations are
+remembered for a few minutes (`Health`, in the cache every process shares):
+
+- "starting" holds until the tasks have been up for a settling time without a break; a service
+  first seen up long after its start (the start window) is simply running;
+- tasks down right after a start are "starting" (an image pull or a slow boot), and down after
+  having been up, or long after a start, are "starting" again for a grace time (Swarm restarts a
+  task that stops) and "crash-looping" only when they stay down beyond that (`Timing`, from the
+  settings `SKYPANEL_SERVICE_SETTLE_SECONDS`, `…_START_WINDOW_SECONDS`, `…_DOWN_GRACE_SECONDS`);
+- the health watch (`skypanel.services.health`) makes the same judgement every minute for every
+  service, records `crash_looping_since` and tells the organization once per episode.
+
+Task counts are shared for two seconds per server (the pages poll as often), but never across a
+change: counts read before a service's last change are read again, so the page of the person who
+just started or stopped something shows what happened next.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from skypanel.easypanel import EasypanelClient
+from skypanel.config import Settings
+from skypanel.easypanel import EasypanelClient, EasypanelError
 from skypanel.easypanel.workload import database_kind
+from skypanel.kit import clock
 from skypanel.kit.cache import Cache
-from skypanel.models import ContainerService
+from skypanel.models import ContainerProject, ContainerService
+from skypanel.operations.service import ClientSource
 
-TASKS_TTL = 10.0
+TASKS_TTL = 2.0
+HEALTH_TTL = 900.0
 TRANSITIONS = ("creating", "deleting", "stopping", "starting", "restarting")
 """A change is on its way: its operation records what comes next."""
 SETTLED = (*TRANSITIONS, "failed")
 """Shown as recorded."""
 IN_PROGRESS = ("deploying",)
 """Only while one of these is shown are the deploy actions read (one more call)."""
+SENTENCES = {
+    "creating": "Easypanel is creating the service.",
+    "deploying": "A new version is being built and deployed.",
+    "starting": "The containers are starting; they count as running once they stay up.",
+    "running": "Running.",
+    "restarting": "Restarting.",
+    "stopping": "Stopping.",
+    "stopped": "Stopped; start it to serve again.",
+    "crash-looping": "The containers keep stopping and being restarted.",
+    "failed": "The last change failed.",
+    "missing": "Easypanel does not know this service any more.",
+    "deleting": "Being deleted.",
+}
+CRASHING = "The containers keep stopping; see the logs for why"
+
+
+def sentence(status: str, error: str | None = None) -> str:
+    """The status in words, with the reason when there is one."""
+    said = SENTENCES.get(status, status.capitalize() + ".")
+    return f"{said} {error}." if error and status in ("failed", "crash-looping") else said
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Seconds: tasks stay up `settle` after a start before the service counts as running; tasks
+    not up yet within `start_window` of a start are starting; tasks may stay down `down_grace`
+    (Swarm restarting them) before the service is crash-looping."""
+
+    settle: float
+    start_window: float
+    down_grace: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> Timing:
+        return cls(
+            settings.service_settle_seconds,
+            settings.service_start_window_seconds,
+            settings.service_down_grace_seconds,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,40 +90,120 @@ class Observed:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What was seen of a service's tasks since its last start: since when they are up (or down),
+    and whether they have been up at all."""
+
+    start: float | None = None
+    up_since: float | None = None
+    down_since: float | None = None
+    seen_up: bool = False
+
+    def to_json(self) -> list[float | bool | None]:
+        return [self.start, self.up_since, self.down_since, self.seen_up]
+
+    @classmethod
+    def from_json(cls, raw: object, start: float | None) -> Health:
+        """The remembered observations, unless they belong to an earlier start."""
+        if isinstance(raw, list) and len(raw) == 4 and raw[0] == start:
+            return cls(raw[0], raw[1], raw[2], bool(raw[3]))
+        return cls(start)
+
+
+def _stamp(at: datetime | None) -> float | None:
+    return None if at is None else at.timestamp()
+
+
+def judge(
+    service: ContainerService, tasks: tuple[int, int], health: Health, now: float, timing: Timing
+) -> tuple[Observed, Health]:
+    """A service wanted running, from its (desired, actual) tasks and what was seen before."""
+    desired, actual = tasks
+    start = _stamp(service.started_at)
+    fresh = start is not None and now - start < timing.start_window
+    if desired == 0 or service.status == "stopped" or service.desired_state == "stopped":
+        if fresh and service.desired_state == "running":
+            return Observed("starting"), health
+        return Observed("stopped"), Health(start)
+    if actual >= desired:
+        since = health.up_since if health.up_since is not None else now
+        seen = Health(start, since, None, True)
+        if fresh and now - since < timing.settle:
+            return Observed("starting"), seen
+        return Observed("running"), seen
+    since = health.down_since if health.down_since is not None else now
+    seen = Health(start, None, since, health.seen_up)
+    if service.crash_looping_since is not None:
+        return Observed("crash-looping", CRASHING), seen
+    if fresh and not health.seen_up:
+        return Observed("starting"), seen
+    if now - since < timing.down_grace:
+        return Observed("starting"), seen
+    return Observed("crash-looping", CRASHING), seen
+
+
 def derive(
     service: ContainerService,
     tasks: tuple[int, int] | None,
     action: tuple[str, str | None] | None,
-) -> Observed:
-    """From (desired, actual) tasks and the newest deploy action (status, description)."""
+    health: Health,
+    now: float,
+    timing: Timing,
+) -> tuple[Observed, Health]:
+    """From (desired, actual) tasks, the newest deploy action (status, description) and what was
+    seen of the tasks before."""
     if service.status in SETTLED:
-        return Observed(service.status, service.last_error)
+        return Observed(service.status, service.last_error), health
     if action is not None and action[0] in ("pending", "running"):
-        return Observed("deploying")
+        return Observed("deploying"), health
     if action is not None and action[0] == "error":
-        return Observed("failed", action[1] or "The last deploy failed")
+        return Observed("failed", action[1] or "The last deploy failed"), health
     if tasks is None:
-        return Observed("missing", "Easypanel does not know this service")
-    desired, actual = tasks
-    if desired == 0 or service.status == "stopped":
-        # Task counts are shared for a few seconds; a service just stopped is stopped.
-        return Observed("stopped")
-    if actual >= desired:
-        return Observed("running")
-    return Observed("crash-looping", "The service keeps stopping; see its logs")
+        start = _stamp(service.started_at)
+        if start is not None and now - start < timing.start_window:
+            return Observed("deploying"), health
+        return Observed("missing", "Easypanel does not know this service"), health
+    return judge(service, tasks, health, now, timing)
 
 
 async def task_stats(
-    client: EasypanelClient, cache: Cache, server_id: uuid.UUID
+    client: EasypanelClient,
+    cache: Cache,
+    server_id: uuid.UUID,
+    changed: datetime | None = None,
 ) -> dict[str, tuple[int, int]]:
-    """Every service's (desired, actual) tasks on a server, shared for a few seconds."""
-    key = f"tasks:{server_id}"
+    """Every service's (desired, actual) tasks on a server, shared for a few seconds but read
+    again when they were read before `changed`."""
+    key = f"task-counts:{server_id}"
+    now = clock.now().timestamp()
     cached = await cache.get(key)
-    if cached is None:
+    if (
+        cached is None
+        or now - cached["at"] >= TASKS_TTL
+        or (changed is not None and cached["at"] < changed.timestamp())
+    ):
         stats = await client.get_task_stats()
-        cached = {name: [s.desired, s.actual] for name, s in stats.items()}
+        cached = {"at": now, "stats": {name: [s.desired, s.actual] for name, s in stats.items()}}
         await cache.set(key, cached, TASKS_TTL)
-    return {name: (pair[0], pair[1]) for name, pair in cached.items()}
+    return {name: (pair[0], pair[1]) for name, pair in cached["stats"].items()}
+
+
+def _health_key(service: ContainerService) -> str:
+    return f"health:{service.id}"
+
+
+async def remembered(cache: Cache, service: ContainerService) -> Health:
+    return Health.from_json(await cache.get(_health_key(service)), _stamp(service.started_at))
+
+
+async def remember(cache: Cache, service: ContainerService, before: Health, now: Health) -> None:
+    if now != before:
+        await cache.set(_health_key(service), now.to_json(), HEALTH_TTL)
+
+
+def _swarm(project: str, service: ContainerService) -> str:
+    return f"{project}_{service.easypanel_service_name}"
 
 
 async def observe(
@@ -68,13 +212,40 @@ async def observe(
     server_id: uuid.UUID,
     project: str,
     service: ContainerService,
+    timing: Timing,
 ) -> Observed:
     if service.status in SETTLED:
         return Observed(service.status, service.last_error)
-    tasks = await task_stats(client, cache, server_id)
+    tasks = await task_stats(client, cache, server_id, service.updated_at)
     action = None
     if database_kind(service.service_type) is None and service.status in IN_PROGRESS:
         newest = await client.list_actions(project, service.easypanel_service_name, limit=1)
         if newest:
             action = (newest[0].status, newest[0].description)
-    return derive(service, tasks.get(f"{project}_{service.easypanel_service_name}"), action)
+    before = await remembered(cache, service)
+    seen = tasks.get(_swarm(project, service))
+    now = clock.now().timestamp()
+    observed, after = derive(service, seen, action, before, now, timing)
+    await remember(cache, service, before, after)
+    return observed
+
+
+async def observe_project(
+    clients: ClientSource,
+    cache: Cache,
+    project: ContainerProject,
+    services: Sequence[ContainerService],
+    timing: Timing,
+) -> list[Observed]:
+    """The services of one project with one read of the task counts (and one read of the deploy
+    actions per service still deploying); as recorded while Easypanel does not answer."""
+    if all(item.status in SETTLED for item in services):
+        return [Observed(item.status, item.last_error) for item in services]
+    client = await clients.client_for(project.server_id)
+    name = project.easypanel_project_name
+    try:
+        return [
+            await observe(client, cache, project.server_id, name, item, timing) for item in services
+        ]
+    except EasypanelError:
+        return [Observed(item.status, item.last_error) for item in services]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from fastapi import Response
 
 from skypanel.activity.endpoints import list_activity
+from skypanel.services.status import IN_PROGRESS, TRANSITIONS
 from skypanel.subscriptions import cycles, repository
 from skypanel.subscriptions import endpoints as subscriptions
 from skypanel.subscriptions.schemas import ProjectBrief, SubscriptionOut
@@ -22,10 +26,31 @@ async def current_subscription(page: Page) -> SubscriptionOut | None:
     return None if found is None else await subscriptions.subscription_view(page.session, found)
 
 
+async def _projects(page: Page) -> dict[str, Any]:
+    """The projects with their services counted by status, as recorded (a service the health
+    watch found crashing counts as crash-looping), and whether any is still on its way: the
+    dashboard reads no Easypanel, and follows changes until they are done."""
+    org, session = page.org, page.session
+    projects = [ProjectBrief.model_validate(p) for p in await repository.projects(session, org.id)]
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    changing = False
+    for service in await repository.services(session, org.id):
+        shown = "crash-looping" if service.crash_looping_since else service.status
+        changing = changing or shown in (*TRANSITIONS, *IN_PROGRESS)
+        by_status = counts.setdefault(service.project_id, {})
+        by_status[shown] = by_status.get(shown, 0) + 1
+    changing = changing or any(p.status == "creating" for p in projects)
+    return {"projects": projects, "services": counts, "changing": changing}
+
+
+@router.get("/dashboard/projects")
+async def dashboard_projects(page: CustomerPage) -> Response:
+    return page.render("partials/dashboard_projects.html", **await _projects(page))
+
+
 @router.get("/")
 async def dashboard(page: CustomerPage) -> Response:
     org, session = page.org, page.session
-    projects = [ProjectBrief.model_validate(p) for p in await repository.projects(session, org.id)]
     subscription = await current_subscription(page)
     wallet = await get_wallet(org, session)
     renewal = None
@@ -36,7 +61,7 @@ async def dashboard(page: CustomerPage) -> Response:
         subscription=subscription,
         wallet=wallet,
         short_for_renewal=renewal if renewal is not None and wallet.balance < renewal else None,
-        projects=projects,
+        **await _projects(page),
         transactions=(await list_transactions(org, session, limit=5)).items,
         events=(await list_activity(org, session, limit=6)).items,
         bars=await usage_bars(page),

@@ -61,7 +61,7 @@ async def _wizard(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    project = await get_project(project_name, page.org, page.session)
+    project = await get_project(page.request, project_name, page.org, page.session)
     listed, categories = [], []
     if kind == "template":
         everything = await catalog.catalogue(page.request, page.session)
@@ -101,7 +101,7 @@ async def _template_form(
     return page.render(
         "deploy/template.html",
         status,
-        project=await get_project(project_name, page.org, page.session),
+        project=await get_project(page.request, project_name, page.org, page.session),
         chosen=template,
         blueprint=blueprint,
         values=values or {},

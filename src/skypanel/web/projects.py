@@ -11,6 +11,7 @@ from skypanel.projects import endpoints as projects
 from skypanel.projects import service
 from skypanel.projects.env import project_env
 from skypanel.projects.schemas import EnvIn, ProjectIn
+from skypanel.services import endpoints as services
 from skypanel.web import forms
 from skypanel.web.dashboard import current_subscription
 from skypanel.web.page import CustomerPage
@@ -39,9 +40,13 @@ async def create(page: CustomerPage) -> Response:
 
 @router.get("/{project_name}")
 async def detail(project_name: str, page: CustomerPage) -> Response:
-    project = await projects.get_project(project_name, page.org, page.session)
+    project = await projects.get_project(page.request, project_name, page.org, page.session)
+    listed = await services.list_services(page.request, project_name, page.org, page.session)
     return page.render(
-        "projects/detail.html", project=project, env_text=forms.env_text(project.env)
+        "projects/detail.html",
+        project=project,
+        services=listed,
+        env_text=forms.env_text(project.env),
     )
 
 

@@ -12,7 +12,6 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from skypanel.kit.money import format_money
-from skypanel.services.status import IN_PROGRESS, TRANSITIONS
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -67,6 +66,7 @@ NAVIGATION = (
             NavItem("Templates", "/admin/templates", "layout-template"),
             NavItem("Monitoring", "/admin/monitoring", "gauge"),
             NavItem("Easypanel", "/admin/easypanel", "server"),
+            NavItem("Backups", "/admin/backups", "hard-drive"),
             NavItem("Settings", "/admin/settings", "palette"),
             NavItem("Activity", "/admin/activity", "history"),
             NavItem("Outbox", "/admin/outbox", "mail"),
@@ -147,10 +147,14 @@ def label(status: str | None) -> str:
 
 
 templates.env.filters.update(money=money, number=number, when=when, day=day, tone=tone, label=label)
-PASSING = (*IN_PROGRESS, *TRANSITIONS, "crash-looping", "missing")
-"""While a service shows one of these, its page and its row poll for the next status (Swarm's
-task counts are read at most every few seconds, so a fresh deploy may look crash-looping for a
-moment)."""
+SETTLES = ("failed",)
+"""Statuses that do not change by themselves: a page showing one stops following."""
+
+
+def following(status: str, desired: str) -> bool:
+    """Whether a service's page, row or card keeps reading its status: until what Easypanel
+    shows is what the customer asked for (running or stopped), or nothing more can happen."""
+    return status != desired and status not in SETTLES
 
 
 @pass_context
@@ -161,4 +165,4 @@ def csp_nonce(context: Context) -> str:
     return str(getattr(request.state, "csp_nonce", "")) if request is not None else ""
 
 
-templates.env.globals.update(NAVIGATION=NAVIGATION, PASSING=PASSING, csp_nonce=csp_nonce)
+templates.env.globals.update(NAVIGATION=NAVIGATION, following=following, csp_nonce=csp_nonce)

@@ -29,6 +29,8 @@ class WorkerContext:
     gateways: Gateways
     mailer: Mailer
     webhooks: Callable[[], Awaitable[int]]
+    cache: Cache
+    settings: Settings
 
 
 _current: list[WorkerContext] = []
@@ -57,7 +59,9 @@ async def worker_context(
     mailer = mailer_for(sessions, settings)
     webhooks = webhooks_for(sessions, lambda: settings)
     uow.install(sessions, ProcessEffects(cache, inline(runner), mailer, webhooks))
-    context = WorkerContext(engine, sessions, clients, runner, Gateways(settings), mailer, webhooks)
+    context = WorkerContext(
+        engine, sessions, clients, runner, Gateways(settings), mailer, webhooks, cache, settings
+    )
     _current.append(context)
     try:
         yield context

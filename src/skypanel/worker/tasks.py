@@ -9,12 +9,17 @@ from collections.abc import Sequence
 import procrastinate
 import structlog
 
+from skypanel.backups import tasks as backups
 from skypanel.billing import dunning
 from skypanel.billing import service as billing
+from skypanel.deployments import sync as deployments
+from skypanel.domains.tasks import recheck_pending
 from skypanel.http import idempotency
 from skypanel.payments import recharge, refunds
 from skypanel.payments import service as payments
 from skypanel.reconcile.service import reconcile
+from skypanel.services import health
+from skypanel.services.status import Timing
 from skypanel.worker.context import current
 
 log = structlog.get_logger(__name__)
@@ -134,6 +139,16 @@ async def retry_refunds(timestamp: int) -> int:
     return len(await refunds.retry_pending(context.sessions, context.gateways))
 
 
+@app.periodic(cron="*/1 * * * *", periodic_id="health-watch")
+@app.task(queue="easypanel", queueing_lock="health-watch", pass_context=False)
+async def watch_health(timestamp: int) -> dict[str, int]:
+    """Every minute: judge every running service's tasks; tell about those that keep crashing."""
+    context = current()
+    timing = Timing.of(context.settings)
+    report = await health.watch(context.sessions, context.clients, context.cache, timing)
+    return {"crash_looping": len(report.crash_looping), "recovered": len(report.recovered)}
+
+
 @app.periodic(cron="*/5 * * * *", periodic_id="reconcile")
 @app.task(queue="easypanel", queueing_lock="reconcile", pass_context=False)
 async def reconcile_drift(timestamp: int) -> dict[str, int]:
@@ -141,3 +156,31 @@ async def reconcile_drift(timestamp: int) -> dict[str, int]:
     context = current()
     report = await reconcile(context.sessions, context.clients)
     return {"imported": len(report.imported), "missing": len(report.missing)}
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="recheck-domains")
+@app.task(queue="easypanel", queueing_lock="recheck-domains", pass_context=False)
+async def recheck_domains(timestamp: int) -> int:
+    """Every five minutes: look up the TXT records of domains still pending verification."""
+    context = current()
+    return await recheck_pending(context.sessions, context.settings.dns_nameservers)
+
+
+@app.periodic(cron="*/15 * * * *", periodic_id="backup-sweep")
+@app.task(queue="easypanel", queueing_lock="backup-sweep", pass_context=False)
+async def backup_sweep(timestamp: int) -> dict[str, int]:
+    """Every 15 minutes: record scheduled backups, settle them against the bucket, delete what
+    retention and ended subscriptions no longer keep."""
+    context = current()
+    report = await backups.sweep(context.sessions, context.clients)
+    return {"recorded": report.recorded, "expired": report.expired}
+
+
+@app.periodic(cron="*/1 * * * *", periodic_id="sync-deployments")
+@app.task(queue="easypanel", queueing_lock="sync-deployments", pass_context=False)
+async def sync_deployments(timestamp: int) -> dict[str, int]:
+    """Every minute: end the deployments whose Easypanel action ended, import pushes' deploys."""
+    context = current()
+    report = await deployments.sync(context.sessions, context.clients)
+    return {"finished": len(report.finished), "imported": len(report.imported)}
+

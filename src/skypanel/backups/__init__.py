@@ -1,0 +1,1 @@
+"""Database backups to the S3-compatible storage the admin configures (issue 15)."""

@@ -1,0 +1,1 @@
+"""Deployments of app services: history, redeploys, rollbacks, git push deploys, build settings."""

@@ -1,0 +1,1 @@
+"""Custom domains with DNS verification and HTTPS, published ports, database external access."""
