@@ -123,9 +123,10 @@ async def test_rotate_keys_refuses_a_moved_ciphertext_and_changes_nothing(
     for row_id, is_default in ((first, True), (second, False)):
         await _execute(
             fresh_database,
-            "INSERT INTO easypanel_config (id, api_url, api_key_encrypted, api_key_last4,"
-            " is_default) VALUES ($1, 'https://ep.example.com', $2, 'abcd', $3)",
+            "INSERT INTO easypanel_config (id, name, api_url, api_key_encrypted, api_key_last4,"
+            " is_default) VALUES ($1, $2, 'https://ep.example.com', $3, 'abcd', $4)",
             row_id,
+            f"server-{row_id}",  # server names are unique
             sealed_for_first,
             is_default,
         )

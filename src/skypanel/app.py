@@ -49,6 +49,7 @@ from skypanel.projects.endpoints import router as projects_router
 from skypanel.quotas.endpoints import USAGE
 from skypanel.quotas.endpoints import router as quotas_router
 from skypanel.servers.clients import ClientPool
+from skypanel.servers.endpoints import fleet_router as server_fleet_router
 from skypanel.servers.endpoints import router as servers_router
 from skypanel.servers.service import bootstrap_from_env
 from skypanel.services.endpoints import router as services_router
@@ -71,6 +72,7 @@ ROUTERS = (
     admin_router,
     settings_router,
     servers_router,
+    server_fleet_router,
     plans_router,
     subscriptions_router,
     projects_router,

@@ -54,7 +54,7 @@ REPORT = Path(__file__).resolve().parents[2] / "test-output" / "fuzz.txt"
 PASSWORD = "correct horse battery staple"
 
 CONNECTION_ROUTES = (
-    r"^/api/containers/admin/config|^/api/admin/payment-gateways"
+    r"^/api/containers/admin/config|^/api/containers/admin/servers|^/api/admin/payment-gateways"
     r"|^/api/webhooks|^/api/admin/webhooks|^/api/containers/admin/backups/storage"
 )
 """Routes that set or test where the panel connects (Easypanel servers, the payment providers,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, Numeric, String, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skypanel.models.base import Base, Timestamps, UUIDPrimaryKey
@@ -30,3 +31,5 @@ class ContainerPlan(UUIDPrimaryKey, Timestamps, Base):
     max_storage_gb: Mapped[int]
     max_containers: Mapped[int]
     active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # The regions whose servers may host the plan's subscriptions; empty: any region.
+    regions: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default="{}")

@@ -46,6 +46,7 @@ async def create_plan(session: AsyncSession, admin: User, data: PlanIn) -> Conta
         max_memory_gb=data.max_memory_gb,
         max_storage_gb=data.max_storage_gb,
         max_containers=data.max_containers,
+        regions=data.regions,
         active=data.active,
     )
     session.add(plan)

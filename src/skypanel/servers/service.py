@@ -124,6 +124,8 @@ async def save(
     server.api_key_encrypted = encrypt_secret(api_key, api_key_place(server.id))
     server.api_key_last4 = api_key[-4:]
     server.dialect = dialect
+    if server.state == "retired":
+        server.state = "active"
     server.active = True
     if result is not None:
         remember_test(server, result)

@@ -119,7 +119,7 @@ async def subscribe(
                 outcome.body, outcome.status, headers={"Idempotent-Replayed": "true"}
             )
         claim = outcome
-    result = await service.subscribe(session, settings, org, body.plan_id)
+    result = await service.subscribe(session, settings, org, body.plan_id, body.region)
     subscription = result.subscription
     projects = await repository.projects(session, org.id)
     out = SubscribeOut(

@@ -12,6 +12,9 @@ from skypanel.plans.schemas import PlanOut
 
 class SubscribeIn(InputModel):
     plan_id: uuid.UUID
+    region: str | None = Field(
+        default=None, max_length=64, description="Where to host it, among the plan's regions"
+    )
 
 
 class EasypanelLoginOut(ApiModel):

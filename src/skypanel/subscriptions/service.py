@@ -28,8 +28,7 @@ from skypanel.organizations.context import OrgContext
 from skypanel.plans.service import get_plan
 from skypanel.platform.service import get_setting
 from skypanel.quotas.service import exceeded_by_plan
-from skypanel.servers import repository as servers
-from skypanel.servers.service import NotConfigured
+from skypanel.servers.placement import place
 from skypanel.subscriptions import cycles, repository
 from skypanel.subscriptions.cycles import charge_cycle
 from skypanel.subscriptions.naming import (
@@ -73,9 +72,14 @@ class Subscribed:
 
 
 async def subscribe(
-    session: AsyncSession, settings: Settings, org: OrgContext, plan_id: uuid.UUID
+    session: AsyncSession,
+    settings: Settings,
+    org: OrgContext,
+    plan_id: uuid.UUID,
+    region: str | None = None,
 ) -> Subscribed:
-    """Charge the first month and create the subscription; provisioning is queued, not run."""
+    """Charge the first month and create the subscription on the server placement picks (in
+    `region` when given); provisioning is queued, not run."""
     org.require("owner", "admin")
     now = clock.now()
     account = await wallets.lock(session, org.id)
@@ -84,9 +88,7 @@ async def subscribe(
     plan = await get_plan(session, plan_id)
     if not plan.active:
         raise PlanUnavailable("This plan is not open to new subscribers", planId=str(plan_id))
-    server = await servers.default_server(session)
-    if server is None or not server.active:
-        raise NotConfigured("Container hosting is not configured yet; contact the provider")
+    server = await place(session, plan, region)
     first_month = await cycles.charged_cents(session, org.id, plan.price_monthly_cents)
     if account is None or account.balance_cents < first_month:
         raise InsufficientBalance(

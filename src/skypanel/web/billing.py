@@ -53,7 +53,7 @@ async def subscribe(plan_id: uuid.UUID, page: CustomerPage) -> Response:
     require_verified(page.user, page.settings)
     plan = await get_plan(page.session, plan_id)
     await subscriptions.subscribe(
-        SubscribeIn(plan_id=plan_id),
+        SubscribeIn(plan_id=plan_id, region=await page.value("region") or None),
         page.org,
         page.session,
         page.settings,

@@ -66,6 +66,7 @@ NAVIGATION = (
             NavItem("Templates", "/admin/templates", "layout-template"),
             NavItem("Monitoring", "/admin/monitoring", "gauge"),
             NavItem("Easypanel", "/admin/easypanel", "server"),
+            NavItem("Servers", "/admin/servers", "boxes"),
             NavItem("Backups", "/admin/backups", "hard-drive"),
             NavItem("Settings", "/admin/settings", "palette"),
             NavItem("Activity", "/admin/activity", "history"),

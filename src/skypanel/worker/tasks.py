@@ -18,6 +18,7 @@ from skypanel.http import idempotency
 from skypanel.payments import recharge, refunds
 from skypanel.payments import service as payments
 from skypanel.reconcile.service import reconcile
+from skypanel.servers.health import check_servers
 from skypanel.services import health
 from skypanel.services.status import Timing
 from skypanel.worker.context import current
@@ -184,3 +185,10 @@ async def sync_deployments(timestamp: int) -> dict[str, int]:
     report = await deployments.sync(context.sessions, context.clients)
     return {"finished": len(report.finished), "imported": len(report.imported)}
 
+
+@app.periodic(cron="*/1 * * * *", periodic_id="server-health")
+@app.task(queue="easypanel", queueing_lock="server-health", pass_context=False)
+async def server_health(timestamp: int) -> dict[str, int]:
+    """Every minute: test each Easypanel server; three failures mark it down, a success back."""
+    report = await check_servers(current().sessions)
+    return {"checked": report.checked, "down": len(report.down), "up": len(report.recovered)}
