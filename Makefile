@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-quick chromium wrk
+.PHONY: run test lint bench bench-quick chromium pgbouncer wrk
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium) \
 		|| { echo "Chromium is missing and could not be installed"; test "$$CI" != true; }
 
-test: lint chromium
+# One test runs the panel through PgBouncer (Debian's package); install it when missing.
+pgbouncer:
+	@test -x /usr/sbin/pgbouncer || (apt-get update && apt-get install -y pgbouncer) \
+		|| { echo "PgBouncer is missing and could not be installed"; test "$$CI" != true; }
+
+test: lint chromium pgbouncer
 	$(BIN)/pytest
 
 # Benchmarks drive the panel with wrk (Debian's package); install it when missing.

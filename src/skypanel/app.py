@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
+            pgbouncer=settings.database_pgbouncer,
         )
         attach_database(
             app, engine, create_sessionmaker(engine), defer_delivery, defer_mail, defer_webhooks

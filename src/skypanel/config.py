@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_pool_size: int = 10
     database_max_overflow: int = 10
+    database_pgbouncer: bool = False
+    """`SKYPANEL_DATABASE_URL` goes through PgBouncer in transaction mode: no prepared statements
+    are kept across transactions, and workers poll the job queue instead of listening."""
     redis_url: str | None = None
     max_body_bytes: int = 1_048_576
 

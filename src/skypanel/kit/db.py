@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -22,7 +24,21 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pgbouncer: bool = False
+) -> AsyncEngine:
+    """With `pgbouncer` (transaction pooling), each statement is prepared under a name of its
+    own and nothing is cached, since consecutive transactions may run on different server
+    connections (PgBouncer passes `application_name` and `timezone` on by itself)."""
+    connect_args: dict[str, Any] = {
+        "server_settings": {"application_name": "skypanel", "timezone": "UTC"}
+    }
+    if pgbouncer:
+        connect_args |= {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": lambda: f"__skypanel_{uuid.uuid4().hex}__",
+        }
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
@@ -30,7 +46,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         pool_pre_ping=True,
         # Statement parameters hold password hashes and secrets: never in errors or logs.
         hide_parameters=True,
-        connect_args={"server_settings": {"application_name": "skypanel", "timezone": "UTC"}},
+        connect_args=connect_args,
     )
 
 

@@ -50,7 +50,9 @@ async def worker_context(
     process's own when the worker runs inside it; Redis reaches every process) and deliver the
     operations they recorded right here."""
     assert settings.database_url is not None
-    engine = create_engine(settings.database_url, pool_size=5, max_overflow=5)
+    engine = create_engine(
+        settings.database_url, pool_size=5, max_overflow=5, pgbouncer=settings.database_pgbouncer
+    )
     sessions = create_sessionmaker(engine)
     clients = ClientPool(sessions)
     runner = runner_for(sessions, clients, settings)
