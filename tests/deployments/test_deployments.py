@@ -191,6 +191,42 @@ async def test_a_git_push_to_the_deploy_hook_deploys_the_app(
 
 
 @pytest.mark.usefixtures("shared_time")
+async def test_a_git_app_rolls_back_to_the_commit_an_earlier_build_ran(
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+    server: EasypanelServer,
+    alice: Account,
+) -> None:
+    await _app_of(client, db, alice, GITHUB)
+    await _settle(client, easypanel)
+    redeployed = await client.post(f"{WEB}/deployments", headers=alice.headers)
+    assert redeployed.status_code == 202, redeployed.text
+    await _settle(client, easypanel)
+    second, first = await _history(client, alice)
+
+    rolled = await client.post(f"{WEB}/deployments/{first['id']}/rollback", headers=alice.headers)
+    await _settle(client, easypanel)
+    history = await _history(client, alice)
+    on_easypanel = easypanel.controller.service(EP, "web")
+
+    assert len({first["commit"], second["commit"], None}) == 3  # two known, different commits
+    assert rolled.status_code == 202, rolled.text
+    assert [(r["trigger"], r["commit"], r["status"]) for r in history] == [
+        ("rollback", first["commit"], "done"),
+        ("redeploy", second["commit"], "done"),
+        ("create", first["commit"], "done"),
+    ]
+    assert on_easypanel is not None
+    assert on_easypanel["commit"]["sha"] == first["commit"]  # built at the earlier commit
+    assert on_easypanel["source"]["ref"] == "main"  # and the branch is followed again
+    refs = [
+        r.input["ref"] for r in easypanel.controller.requests("services.app.updateSourceGithub")
+    ]
+    assert refs == [first["commit"], "main"]
+
+
+@pytest.mark.usefixtures("shared_time")
 async def test_deploys_easypanel_ran_on_a_github_push_are_imported(
     client: httpx.AsyncClient,
     db: async_sessionmaker[AsyncSession],

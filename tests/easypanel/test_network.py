@@ -15,7 +15,9 @@ from skypanel.easypanel._network import LETS_ENCRYPT, DomainRecord, ServiceDesti
 from skypanel.easypanel.schemas import (
     DATABASE_SPECS,
     AppSpec,
+    DomainSpec,
     FileMount,
+    ImageSource,
     PortSpec,
     PostgresSpec,
     RedisSpec,
@@ -180,6 +182,13 @@ async def test_service_domain_and_server_ip(
 
     await client.set_service_domain("apps.example.com")
     assert await client.get_service_domain() == "apps.example.com"
+    await client.create_project("acme")
+    spec = AppSpec(
+        service_name="web",
+        source=ImageSource(image="nginx"),
+        domains=[DomainSpec(host="$(EASYPANEL_DOMAIN)", port=80)],
+    )
+    generated = (await client.create_app("acme", spec)).domains[0]["host"]
     await client.set_service_domain(None)
 
     assert bodies(emulator, "settings.setServiceDomain") == [
@@ -187,6 +196,7 @@ async def test_service_domain_and_server_ip(
         {"customServiceDomain": None},
     ]
     assert (await client.get_service_domain() or "").endswith(".easypanel.host")
+    assert generated == "acme-web.apps.example.com"  # apps' default hosts follow the setting
 
 
 async def test_ports_are_for_apps_only(client: EasypanelClient) -> None:

@@ -21,7 +21,7 @@ from skypanel.backups.service import (
     place,
 )
 from skypanel.backups.storage import Bucket
-from skypanel.easypanel._backups import (
+from skypanel.easypanel import (
     DatabaseBackupInput,
     RestoreDatabaseBackupInput,
     S3ProviderInput,

@@ -22,8 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.backups import service, storage
 from skypanel.backups.storage import Bucket
-from skypanel.easypanel import EasypanelError
-from skypanel.easypanel._backups import BackupAction, BackupKind
+from skypanel.easypanel import BackupAction, BackupKind, EasypanelError
 from skypanel.kit import clock
 from skypanel.kit.db import transaction
 from skypanel.models import (

@@ -136,6 +136,8 @@ async def _deploy(
     trigger: str,
     actor: uuid.UUID | None,
     image: str | None = None,
+    *,
+    commit: str | None = None,
 ) -> tuple[ServiceDeployment, EasypanelOperation]:
     _ready(service)
     if image is not None:
@@ -144,7 +146,14 @@ async def _deploy(
     service.status, service.desired_state = "deploying", "running"
     service.updated_at = clock.now()
     return await services.queue_deploy(
-        session, project, service, "easypanel.service.deploy", trigger, actor, image=image
+        session,
+        project,
+        service,
+        "easypanel.service.deploy",
+        trigger,
+        actor,
+        image=image,
+        commit=commit,
     )
 
 
@@ -194,18 +203,23 @@ async def rollback(
             f"Deployment {deployment_id} did not succeed ({target.status}); pick one that did",
             field="deploymentId",
         )
-    if target.image is None or services.source_image(service) is None:
+    source = service.configuration.get("source") or {}
+    if source.get("type") in ("github", "git") and target.commit:
+        deployed = await _deploy(
+            session, project, service, "rollback", org.user.id, commit=target.commit
+        )
+        what = f"commit {target.commit[:12]}"
+    elif target.image is not None and services.source_image(service) is not None:
+        deployed = await _deploy(session, project, service, "rollback", org.user.id, target.image)
+        what = target.image
+    else:
         raise RollbackNotPossible(
-            "Only apps run from an image can be rolled back; push the earlier commit instead",
+            f"Deployment {deployment_id} has no image or commit to deploy again"
+            " (an app built from an inline Dockerfile, or a build whose commit is unknown)",
             field="deploymentId",
         )
-    deployed = await _deploy(session, project, service, "rollback", org.user.id, target.image)
     await services.log(
-        session,
-        org,
-        service,
-        "container.service.deploy",
-        f"{service_name} rolled back to {target.image}",
+        session, org, service, "container.service.deploy", f"{service_name} rolled back to {what}"
     )
     return deployed
 

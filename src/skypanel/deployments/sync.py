@@ -20,8 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.deployments.service import readable_log
-from skypanel.easypanel import EasypanelClient, EasypanelError
-from skypanel.easypanel._deploys import DEPLOYMENT, action_time
+from skypanel.easypanel import DEPLOYMENT, EasypanelClient, EasypanelError, action_time
 from skypanel.easypanel.schemas import Action
 from skypanel.kit import clock
 from skypanel.kit.db import transaction
@@ -51,6 +50,8 @@ class _App:
     server_id: uuid.UUID
     project: str
     name: str
+    git: bool
+    """Built from GitHub or a Git URL: a finished build's commit is read back."""
 
 
 async def sync(
@@ -64,13 +65,14 @@ async def sync(
                 app.project, app.name, limit=RECENT, type=DEPLOYMENT
             )
             ended = await _ended(client, sessions, app, actions)
+            commit = await _commit(client, app) if app.git and ended else None
         except EasypanelError as exc:
             log.warning(
                 "deployments.sync_failed", service=f"{app.project}/{app.name}", error=str(exc)
             )
             continue
         async with transaction(sessions) as session:
-            report.finished += await _finish(session, app, ended)
+            report.finished += await _finish(session, app, ended, commit)
             report.imported += await _import(session, app, actions)
     return report
 
@@ -110,7 +112,13 @@ async def _claim(sessions: async_sessionmaker[AsyncSession], limit: int) -> list
             )
         )
         return [
-            _App(s.id, p.server_id, p.easypanel_project_name, s.easypanel_service_name)
+            _App(
+                s.id,
+                p.server_id,
+                p.easypanel_project_name,
+                s.easypanel_service_name,
+                (s.configuration.get("source") or {}).get("type") in ("github", "git"),
+            )
             for s, p in rows
         ]
 
@@ -142,7 +150,18 @@ async def _ended(
     return ended
 
 
-async def _finish(session: AsyncSession, app: _App, ended: dict[str, Action]) -> list[uuid.UUID]:
+async def _commit(client: EasypanelClient, app: _App) -> str | None:
+    """The commit the app's newest build ran (`commit.sha` of the service, contract §4.1)."""
+    found = (await client.inspect_app(app.project, app.name)).model_extra or {}
+    commit = found.get("commit")
+    sha = commit.get("sha") if isinstance(commit, dict) else None
+    return str(sha) if sha else None
+
+
+async def _finish(
+    session: AsyncSession, app: _App, ended: dict[str, Action], commit: str | None = None
+) -> list[uuid.UUID]:
+    """End the deployments whose action ended; the newest one gets `commit` when it ran one."""
     service = await session.get(ContainerService, app.id, with_for_update=True)
     if service is None or not ended:
         return []
@@ -169,6 +188,8 @@ async def _finish(session: AsyncSession, app: _App, ended: dict[str, Action]) ->
         deployment.log = readable_log(service, action.log or "")
         finished.append(deployment.id)
         if deployment.id == newest:
+            if deployment.status == "done" and commit and deployment.commit is None:
+                deployment.commit = commit
             await _settle(session, service, deployment)
     return finished
 

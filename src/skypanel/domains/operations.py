@@ -9,8 +9,13 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.easypanel import EasypanelNotFound, workload
-from skypanel.easypanel._network import LETS_ENCRYPT, DomainRecord, ServiceDestination
+from skypanel.easypanel import (
+    LETS_ENCRYPT,
+    DomainRecord,
+    EasypanelNotFound,
+    ServiceDestination,
+    workload,
+)
 from skypanel.easypanel.schemas import PortSpec
 from skypanel.models import EasypanelOperation, ServiceDomain, ServicePort
 from skypanel.operations.service import Handler, OperationContext

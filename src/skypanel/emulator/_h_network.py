@@ -208,7 +208,7 @@ def delete_mount(world: World, body: IndexInput) -> None:
 
 @procedure("settings.getServiceDomain", eras=CURRENT)
 def get_service_domain(world: World, _: None) -> Any:
-    return world.state.service_domain or f"{world.settings.instance_id}.easypanel.host"
+    return world.service_domain
 
 
 @procedure("settings.setServiceDomain", ServiceDomainInput, eras=CURRENT, void=True)

@@ -6,6 +6,7 @@ answer 404 like any unknown procedure.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -36,7 +37,7 @@ from skypanel.emulator._world import EmulatorError, World, public
 
 def domain_record(world: World, project: str, service: str, spec: DomainSpec) -> dict[str, Any]:
     """A `domains.*` record made from an inline domain; magic names are expanded."""
-    generated = f"{project}-{service}.{world.settings.instance_id}.easypanel.host".replace("_", "-")
+    generated = f"{project}-{service}".replace("_", "-") + f".{world.service_domain}"
     host = spec.host.replace("$(EASYPANEL_DOMAIN)", generated)
     host = host.replace("$(PROJECT_NAME)", project).replace("$(SERVICE_NAME)", service)
     return {
@@ -95,7 +96,8 @@ def _build_log(service: dict[str, Any]) -> str:
             if source["type"] == "github"
             else source["repo"]
         )
-        sha = secrets.token_hex(20)
+        pinned = re.fullmatch(r"[0-9a-f]{40}", source["ref"])
+        sha = source["ref"] if pinned else secrets.token_hex(20)  # a branch moved on
         service["commit"] = {"sha": sha}
         fetched = f"Cloning {where} ({source['ref']})\nHEAD is now at {sha[:7]}\n"
     else:

@@ -99,6 +99,11 @@ class World:
         return iso(self.clock.now())
 
     @property
+    def service_domain(self) -> str:
+        """Where apps' generated hosts live: the custom service domain, else the instance's."""
+        return self.state.service_domain or f"{self.settings.instance_id}.easypanel.host"
+
+    @property
     def admin(self) -> dict[str, Any]:
         return next(u for u in self.state.users.values() if u["email"] == ADMIN_EMAIL)
 

@@ -14,8 +14,13 @@ from typing import Any
 from sqlalchemy import case, delete, exists, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.easypanel import DATABASE_TYPES, EasypanelResourceExists, workload
-from skypanel.easypanel._deploys import DEPLOYMENT, action_time
+from skypanel.easypanel import (
+    DATABASE_TYPES,
+    DEPLOYMENT,
+    EasypanelResourceExists,
+    action_time,
+    workload,
+)
 from skypanel.easypanel.schemas import (
     DATABASE_SPECS,
     AppSpec,
@@ -319,7 +324,7 @@ async def deploy_app(ctx: OperationContext, operation: EasypanelOperation) -> di
     if service is None:
         return {"skipped": True}
     _, project, name = _where(operation)
-    image = operation.payload.get("image")
+    image, commit = operation.payload.get("image"), operation.payload.get("commit")
     if image:
         await ctx.client.update_app_source_image(
             project,
@@ -328,8 +333,37 @@ async def deploy_app(ctx: OperationContext, operation: EasypanelOperation) -> di
             username=service.configuration["source"].get("username"),
             password=service_credentials(service).get("registryPassword"),
         )
+    if commit:
+        await _point_source(ctx, service, project, name, commit)
     await ctx.client.deploy_app(project, name)
+    if commit:
+        # The build has its commit; later pushes and redeploys follow the branch again.
+        await _point_source(ctx, service, project, name, None)
     return {"action": await _took(ctx, operation)}
+
+
+async def _point_source(
+    ctx: OperationContext, service: ContainerService, project: str, name: str, ref: str | None
+) -> None:
+    """Set a git app's source to `ref` (a commit to build), or back to its configured branch;
+    pointing a GitHub source turns Easypanel's push deploys off, so they are turned on again."""
+    source = service.configuration["source"]
+    wanted = ref or source["ref"]
+    if source["type"] == "github":
+        await ctx.client.update_app_source_github(
+            project,
+            name,
+            owner=source["owner"],
+            repo=source["repo"],
+            ref=wanted,
+            path=source["path"],
+        )
+        if ref is None and source.get("auto_deploy"):
+            await ctx.client.enable_github_deploy(project, name)
+    else:
+        await ctx.client.update_app_source_git(
+            project, name, repo=source["url"], ref=wanted, path=source["path"]
+        )
 
 
 async def _deploying(session: AsyncSession, operation: EasypanelOperation) -> None:

@@ -266,11 +266,13 @@ async def queue_deploy(
     actor_id: uuid.UUID | None,
     *,
     image: str | None = None,
+    commit: str | None = None,
     repeatable: bool = True,
 ) -> tuple[ServiceDeployment, EasypanelOperation]:
     """Record a deployment of the app and queue the operation that deploys it, in the caller's
     transaction; the operation records the Easypanel action it starts. `image` replaces the
-    app's image first (the operation sets it on Easypanel before deploying)."""
+    app's image first (the operation sets it on Easypanel before deploying); `commit` builds a
+    git app at that commit, its branch staying what it was."""
     deployment = ServiceDeployment(
         id=uuid.uuid4(),
         service_id=service.id,
@@ -278,12 +280,15 @@ async def queue_deploy(
         trigger=trigger,
         actor_user_id=actor_id,
         image=image or source_image(service),
+        commit=commit,
         status="pending",
         created_at=clock.now(),
     )
     extra: dict[str, Any] = {"deployment": str(deployment.id)}
     if image is not None:
         extra["image"] = image
+    if commit is not None:
+        extra["commit"] = commit
     operation = await queue_operation(
         session,
         service.organization_id,
