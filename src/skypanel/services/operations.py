@@ -8,6 +8,7 @@ follows that action to its end); an operation that fails for good fails its depl
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -210,24 +211,37 @@ async def create_app(ctx: OperationContext, operation: EasypanelOperation) -> di
 
 
 async def _took(ctx: OperationContext, operation: EasypanelOperation) -> str | None:
-    """Give the operation's deployment the app's newest deployment action (unless another
-    deployment of the app has it already); returns its id."""
-    if "deployment" not in operation.payload:
+    """Give the operation's deployment the app's newest deployment action; returns its id."""
+    if "deployment" not in operation.payload or operation.subject_id is None:
         return None
     _, project, name = _where(operation)
+    return await attach_action(
+        ctx, uuid.UUID(operation.payload["deployment"]), operation.subject_id, project, name
+    )
+
+
+async def attach_action(
+    ctx: OperationContext,
+    deployment_id: uuid.UUID,
+    service_id: uuid.UUID,
+    project: str,
+    name: str,
+) -> str | None:
+    """Give a deployment the app's newest deployment action on Easypanel (unless another
+    deployment of the app has it already), so the deployments sync follows it to its end."""
     newest = await ctx.client.list_actions(project, name, limit=1, type=DEPLOYMENT)
     if not newest:
         return None
     action = newest[0]
     taken = exists().where(
-        ServiceDeployment.service_id == operation.subject_id,
+        ServiceDeployment.service_id == service_id,
         ServiceDeployment.easypanel_action_id == action.id,
     )
     async with transaction(ctx.sessions) as session:
         await session.execute(
             update(ServiceDeployment)
             .where(
-                ServiceDeployment.id == operation.payload["deployment"],
+                ServiceDeployment.id == deployment_id,
                 ServiceDeployment.status.in_(UNFINISHED),
                 ~taken,
             )

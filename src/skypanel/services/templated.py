@@ -13,16 +13,17 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.easypanel import EasypanelResourceExists
-from skypanel.easypanel.schemas import TemplateService
+from skypanel.easypanel.schemas import ImageSource, TemplateApp, TemplateService
 from skypanel.easypanel.workload import database_kind
 from skypanel.kit import clock, envvars
 from skypanel.kit.errors import NotFound
-from skypanel.models import ContainerPlan, ContainerService, EasypanelOperation
+from skypanel.models import ContainerPlan, ContainerService, EasypanelOperation, ServiceDeployment
 from skypanel.operations.service import Handler, OperationContext
 from skypanel.organizations.context import OrgContext
 from skypanel.projects.service import get as get_project
 from skypanel.quotas import service as quotas
 from skypanel.services import claims, service
+from skypanel.services.operations import attach_action
 from skypanel.services.secrets import credentials_place, env_place, service_credentials
 from skypanel.subscriptions.naming import check_name, sanitise, swarm_name
 from skypanel.subscriptions.service import require_active
@@ -123,7 +124,13 @@ async def deploy_template(
     operation = await service.queue_operation(
         session, org.id, project, anchor, "easypanel.template.create", repeatable=False
     )
-    operation.payload = {**operation.payload, "name": template.display_name}
+    deployments = _deployments(org, operation, rendered.specs, by_name)
+    session.add_all(deployments.values())
+    operation.payload = {
+        **operation.payload,
+        "name": template.display_name,
+        "deployments": {name: str(d.id) for name, d in deployments.items()},
+    }
     await service.log(
         session,
         org,
@@ -132,6 +139,32 @@ async def deploy_template(
         f"Template {template.display_name} deployed",
     )
     return [row for row, _ in rows], operation, rendered.inputs
+
+
+def _deployments(
+    org: OrgContext,
+    operation: EasypanelOperation,
+    specs: list[TemplateService],
+    by_name: dict[str, ContainerService],
+) -> dict[str, ServiceDeployment]:
+    """A `create` deployment for each app of the template, carried out by its operation."""
+    found = {}
+    for spec in specs:
+        if not isinstance(spec, TemplateApp):
+            continue
+        source = spec.data.source
+        found[spec.data.service_name] = ServiceDeployment(
+            id=uuid.uuid4(),
+            service_id=by_name[spec.data.service_name].id,
+            organization_id=org.id,
+            trigger="create",
+            actor_user_id=org.user.id,
+            image=source.image if isinstance(source, ImageSource) else None,
+            operation_id=operation.id,
+            status="pending",
+            created_at=clock.now(),
+        )
+    return found
 
 
 async def _claims(
@@ -190,6 +223,9 @@ async def _group(
                 status=kind if status != "failed" else "failed",
                 last_error=error,
                 updated_at=clock.now(),
+                # Easypanel took them: each counts as starting from now (services.status).
+                started_at=clock.now() if status != "failed" else member.started_at,
+                crash_looping_since=None,
             )
         )
 
@@ -210,14 +246,27 @@ async def create_from_template(
     if anchor is None:
         return {"skipped": True}
     specs = SPECS.validate_python(json.loads(service_credentials(anchor)[SPECS_KEY]))
+    project = operation.payload["project"]
     try:
-        await ctx.client.create_from_schema(
-            operation.payload["project"], specs, name=operation.payload.get("name")
-        )
+        await ctx.client.create_from_schema(project, specs, name=operation.payload.get("name"))
     except EasypanelResourceExists:
         if operation.attempts == 1:
             raise
+    members = await _members(ctx, str(anchor.id))
+    for name, deployment in operation.payload.get("deployments", {}).items():
+        if name in members:
+            await attach_action(ctx, uuid.UUID(deployment), members[name], project, name)
     return {"services": len(specs)}
+
+
+async def _members(ctx: OperationContext, group: str) -> dict[str, uuid.UUID]:
+    async with ctx.sessions() as session:
+        rows = await session.execute(
+            select(ContainerService.easypanel_service_name, ContainerService.id).where(
+                ContainerService.configuration["templateGroup"].astext == group
+            )
+        )
+        return {name: service_id for name, service_id in rows}
 
 
 HANDLERS: dict[str, Handler] = {
