@@ -132,6 +132,30 @@ async def test_the_log_is_read_live_while_the_deploy_runs_and_kept_after(
     assert kept.json()["log"].endswith("Service updated.\nDone.\n")
 
 
+async def test_reading_the_log_of_a_deploy_that_just_ended_records_its_end(
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+    server: EasypanelServer,
+    alice: Account,
+) -> None:
+    await _app_of(client, db, alice, NGINX)
+    await _settle(client, easypanel)
+    started = await client.post(f"{WEB}/deployments", headers=alice.headers)
+    deployment = started.json()["id"]
+    easypanel.controller.advance(30)  # the deploy ended on Easypanel; no sync has run since
+
+    read = await client.get(f"{WEB}/deployments/{deployment}/log", headers=alice.headers)
+    history = await _history(client, alice)
+
+    assert (read.json()["live"], read.json()["status"]) == (False, "done")
+    assert read.json()["log"].endswith("Done.\n")
+    assert [(r["trigger"], r["status"]) for r in history] == [
+        ("redeploy", "done"),
+        ("create", "done"),
+    ]
+
+
 @pytest.mark.usefixtures("shared_time")
 async def test_a_variables_change_is_a_deployment_and_ends_running(
     client: httpx.AsyncClient,

@@ -44,7 +44,7 @@ def _seen(page: Page) -> list[str]:
 
 
 def test_deploy_and_stop_are_followed_without_a_reload(
-    new_page: Callable[..., Page], panel: Panel
+    new_page: Callable[..., Page], panel: Panel, shot: Callable[..., None]
 ) -> None:
     admin, customer = new_page(), new_page()
     make_admin(panel, admin)
@@ -66,6 +66,7 @@ def test_deploy_and_stop_are_followed_without_a_reload(
     assert deployed[-2:] == ["Starting", "Running"]
     assert set(deployed) <= {"Creating", "Deploying", "Starting", "Running"}
     expect(customer.get_by_test_id("status-message")).to_have_text("Running.")
+    shot(customer, "service-running")
 
     customer.get_by_role("button", name="Stop", exact=True).click()
     expect(customer.locator("#flashes")).to_have_text("web is stopping.")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, status
 
-from skypanel.deployments import service
+from skypanel.deployments import service, sync
 from skypanel.deployments.schemas import (
     AutoDeployIn,
     BuildIn,
@@ -112,14 +112,26 @@ async def deployment_log(
     deploy runs (`live`: read it again), kept once it ended."""
     project, app = await service.app(session, org, project_name, service_name)
     row = await service.get(session, app, deployment_id)
-    live = row.status in UNFINISHED
-    text = row.log or ""
-    if live and row.easypanel_action_id is not None:
-        await release(session)
-        client = await request.app.state.clients.client_for(project.server_id)
-        action = await client.get_action(row.easypanel_action_id)
-        text = service.readable_log(app, action.log or "")
-    return DeploymentLogOut(id=row.id, status=row.status, live=live, log=text)
+    if row.status not in UNFINISHED or row.easypanel_action_id is None:
+        return DeploymentLogOut(
+            id=row.id, status=row.status, live=row.status in UNFINISHED, log=row.log or ""
+        )
+    await release(session)
+    state = request.app.state
+    client = await state.clients.client_for(project.server_id)
+    action = await client.get_action(row.easypanel_action_id)
+    if action.status in sync.ENDED:
+        # It ended since the last sync: record its end now, so the page shows it at once.
+        await sync.follow_app(state.sessions, state.clients, app.id)
+        return DeploymentLogOut(
+            id=row.id,
+            status=sync.ENDED[action.status],
+            live=False,
+            log=service.readable_log(app, action.log or ""),
+        )
+    return DeploymentLogOut(
+        id=row.id, status=row.status, live=True, log=service.readable_log(app, action.log or "")
+    )
 
 
 @router.post(

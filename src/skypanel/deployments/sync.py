@@ -59,22 +59,45 @@ async def sync(
 ) -> SyncReport:
     report = SyncReport()
     for app in await _claim(sessions, limit):
-        try:
-            client = await clients.client_for(app.server_id)
-            actions = await client.list_actions(
-                app.project, app.name, limit=RECENT, type=DEPLOYMENT
-            )
-            ended = await _ended(client, sessions, app, actions)
-            commit = await _commit(client, app) if app.git and ended else None
-        except EasypanelError as exc:
-            log.warning(
-                "deployments.sync_failed", service=f"{app.project}/{app.name}", error=str(exc)
-            )
-            continue
-        async with transaction(sessions) as session:
-            report.finished += await _finish(session, app, ended, commit)
-            report.imported += await _import(session, app, actions)
+        await _follow(sessions, clients, app, report)
     return report
+
+
+async def follow_app(
+    sessions: async_sessionmaker[AsyncSession], clients: ClientSource, service_id: uuid.UUID
+) -> SyncReport:
+    """The sync's work for one app, at once (its page saw its deploy end)."""
+    report = SyncReport()
+    async with sessions() as session:
+        found = (
+            await session.execute(
+                select(ContainerService, ContainerProject)
+                .join(ContainerProject, ContainerProject.id == ContainerService.project_id)
+                .where(ContainerService.id == service_id)
+            )
+        ).first()
+    if found is not None:
+        await _follow(sessions, clients, _app_of(*found), report)
+    return report
+
+
+async def _follow(
+    sessions: async_sessionmaker[AsyncSession],
+    clients: ClientSource,
+    app: _App,
+    report: SyncReport,
+) -> None:
+    try:
+        client = await clients.client_for(app.server_id)
+        actions = await client.list_actions(app.project, app.name, limit=RECENT, type=DEPLOYMENT)
+        ended = await _ended(client, sessions, app, actions)
+        commit = await _commit(client, app) if app.git and ended else None
+    except EasypanelError as exc:
+        log.warning("deployments.sync_failed", service=f"{app.project}/{app.name}", error=str(exc))
+        return
+    async with transaction(sessions) as session:
+        report.finished += await _finish(session, app, ended, commit)
+        report.imported += await _import(session, app, actions)
 
 
 async def _claim(sessions: async_sessionmaker[AsyncSession], limit: int) -> list[_App]:
@@ -111,16 +134,17 @@ async def _claim(sessions: async_sessionmaker[AsyncSession], limit: int) -> list
                 or_(ContainerService.id.in_(ids), pushing),
             )
         )
-        return [
-            _App(
-                s.id,
-                p.server_id,
-                p.easypanel_project_name,
-                s.easypanel_service_name,
-                (s.configuration.get("source") or {}).get("type") in ("github", "git"),
-            )
-            for s, p in rows
-        ]
+        return [_app_of(s, p) for s, p in rows]
+
+
+def _app_of(service: ContainerService, project: ContainerProject) -> _App:
+    return _App(
+        service.id,
+        project.server_id,
+        project.easypanel_project_name,
+        service.easypanel_service_name,
+        (service.configuration.get("source") or {}).get("type") in ("github", "git"),
+    )
 
 
 async def _ended(
