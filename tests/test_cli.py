@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -139,3 +140,21 @@ async def test_rotate_keys_refuses_a_moved_ciphertext_and_changes_nothing(
     assert f"row {second} does not decrypt" in result.stderr
     rows = await _fetch(fresh_database, "SELECT api_key_encrypted FROM easypanel_config")
     assert {r["api_key_encrypted"] for r in rows} == {sealed_for_first}
+
+
+def test_migrate_runs_on_the_embedded_postgresql(tmp_path: Path) -> None:
+    """`make run` on a machine without PostgreSQL: the embedded server takes every migration
+    (it has no contrib extensions, so none may need one)."""
+    env = {k: v for k, v in os.environ.items() if k != "SKYPANEL_DATABASE_URL"}
+    env["SKYPANEL_DATA_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "skypanel", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "postgres").is_dir()

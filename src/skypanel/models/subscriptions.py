@@ -94,8 +94,11 @@ class BillingCycle(UUIDPrimaryKey, Timestamps, Base):
             unique=True,
             postgresql_where=text("kind <> 'proration'"),
         ),
+        # The subscription is compared as two point boxes holding its id's 128 bits (core
+        # GiST operators; btree_gist is not in every PostgreSQL): see revision 1a2b3c4d5e60.
         ExcludeConstraint(
-            ("subscription_id", "="),
+            (text("skypanel_uuid_high(subscription_id)"), "&&"),
+            (text("skypanel_uuid_low(subscription_id)"), "&&"),
             (
                 text(
                     "tstzrange(billing_period_start, coalesce(effective_end, billing_period_end))"

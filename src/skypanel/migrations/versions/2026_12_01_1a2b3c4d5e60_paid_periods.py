@@ -3,8 +3,11 @@
 `effective_end` records where a cycle's paid service ended when a plan change or a cancellation
 cut it short (null: at the period's end); the period it was billed for stays as it was. No two
 cycles of one subscription that are paid (or being paid) may overlap over
-`[billing_period_start, coalesce(effective_end, billing_period_end))` (btree_gist, for the
-subscription's equality inside a GiST index).
+`[billing_period_start, coalesce(effective_end, billing_period_end))`. GiST compares the
+subscription through two point boxes that hold all 128 bits of its id (`skypanel_uuid_high`,
+`skypanel_uuid_low`: equal boxes overlap, others do not), so no extension is needed: the
+btree_gist of earlier installs is not part of every PostgreSQL (the embedded one of `make run`
+lacks it; revision b7c8d9e0f1a2 moves such installs to this form).
 
 The unique (subscription, period start) stays for renewals and first charges, where it makes a
 billing run idempotent; a proration may start at the same moment as the cycle it replaces (a
@@ -42,6 +45,28 @@ PAID = "status IN ('pending', 'billed', 'refunded')"
 # row versions the data fix below replaces in this same transaction (still in the heap).
 IN_ORDER = "billing_period_start <= billing_period_end"
 SERVICE = "tstzrange(billing_period_start, coalesce(effective_end, billing_period_end))"
+SUBSCRIPTION = (
+    "skypanel_uuid_high(subscription_id) WITH &&, skypanel_uuid_low(subscription_id) WITH &&"
+)
+UUID_BOXES = (
+    """CREATE OR REPLACE FUNCTION skypanel_uuid_high(u uuid) RETURNS box
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT box(point(x, y), point(x, y)) FROM (SELECT
+    ('x' || substr(replace(u::text, '-', ''), 1, 13))::bit(52)::bigint::float8 AS x,
+    ('x' || substr(replace(u::text, '-', ''), 14, 13))::bit(52)::bigint::float8 AS y) AS bits
+$$""",
+    """CREATE OR REPLACE FUNCTION skypanel_uuid_low(u uuid) RETURNS box
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT box(point(x, 0), point(x, 0)) FROM (SELECT
+    ('x' || substr(replace(u::text, '-', ''), 27, 6))::bit(24)::bigint::float8 AS x) AS bits
+$$""",
+)
+"""A uuid as two degenerate boxes (52 + 52 bits, then 24; each exact in a float8): two ids are
+equal exactly when both boxes overlap, which GiST's built-in box operators index."""
+PAID_ONCE = (
+    f"ALTER TABLE {TABLE} ADD CONSTRAINT ex_container_billing_cycles_paid_once"
+    f" EXCLUDE USING gist ({SUBSCRIPTION}, {SERVICE} WITH &&) WHERE ({PAID} AND {IN_ORDER})"
+)
 
 _DOUBLE_PAID = f"""
 SELECT a.subscription_id, a.id, b.id FROM {TABLE} a JOIN {TABLE} b
@@ -55,7 +80,8 @@ ORDER BY a.subscription_id LIMIT 20
 
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    for function in UUID_BOXES:
+        op.execute(function)
     op.add_column(TABLE, sa.Column("effective_end", sa.DateTime(timezone=True), nullable=True))
     op.execute(
         f"UPDATE {TABLE} SET billing_period_end = billing_period_start"
@@ -76,11 +102,7 @@ def upgrade() -> None:
         "effective_end IS NULL"
         " OR (effective_end >= billing_period_start AND effective_end <= billing_period_end)",
     )
-    op.execute(
-        f"ALTER TABLE {TABLE} ADD CONSTRAINT ex_container_billing_cycles_paid_once"
-        f" EXCLUDE USING gist (subscription_id WITH =, {SERVICE} WITH &&)"
-        f" WHERE ({PAID} AND {IN_ORDER})"
-    )
+    op.execute(PAID_ONCE)
     op.drop_constraint(op.f(UNIQUE), TABLE, type_="unique")
     op.create_index(
         RENEWAL_UNIQUE,
@@ -96,6 +118,7 @@ def downgrade() -> None:
     op.drop_index(RENEWAL_UNIQUE, table_name=TABLE)
     op.create_unique_constraint(op.f(UNIQUE), TABLE, ["subscription_id", "billing_period_start"])
     op.drop_constraint("ex_container_billing_cycles_paid_once", TABLE)
+    op.execute("DROP FUNCTION skypanel_uuid_high(uuid), skypanel_uuid_low(uuid)")
     op.drop_constraint(op.f("ck_container_billing_cycles_effective_end_within_period"), TABLE)
     op.drop_constraint(op.f("ck_container_billing_cycles_period_in_order"), TABLE)
     op.execute(
