@@ -6,6 +6,7 @@ import re
 import secrets
 import uuid
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.accounts import repository as users
@@ -17,6 +18,8 @@ from skypanel.models import Membership, Organization, User
 from skypanel.organizations import repository
 from skypanel.organizations.context import OrgContext
 from skypanel.wallet.service import new_wallet
+
+_SLUG_CONSTRAINT = "uq_organizations_slug"
 
 
 class MemberNotFound(NotFound):
@@ -51,8 +54,18 @@ async def create_organization(
     organization = Organization(
         id=uuid.uuid4(), name=name, slug=await _free_slug(session, name), personal=personal
     )
-    session.add(organization)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(organization)
+            await session.flush()
+    except IntegrityError as exc:
+        # Another organization of the same name took the free slug at the same moment.
+        cause = getattr(exc.orig, "__cause__", None)
+        if getattr(cause, "constraint_name", None) != _SLUG_CONSTRAINT:
+            raise
+        organization.slug = f"{slugify(name)}-{secrets.token_hex(3)}"
+        session.add(organization)
+        await session.flush()
     session.add(
         Membership(id=uuid.uuid4(), organization_id=organization.id, user_id=owner.id, role="owner")
     )
