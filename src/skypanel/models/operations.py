@@ -102,6 +102,7 @@ class EasypanelAuditLog(UUIDPrimaryKey, Base):
     __table_args__ = (
         Index(None, "organization_id", "created_at"),
         Index(None, "operation", "created_at"),
+        Index(None, "server_id", "created_at"),
         Index(None, "request_id"),
     )
 

@@ -36,7 +36,9 @@ from skypanel.models import EasypanelOperation
 from skypanel.notices import service as notices
 from skypanel.operations import repository
 from skypanel.operations.schemas import OperationRef
+from skypanel.servers import repository as servers
 from skypanel.servers.clients import AuditScope, audit_scope
+from skypanel.servers.degraded import ServerDown
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +47,9 @@ HEARTBEAT_SECONDS = 15.0
 BACKOFF_BASE = 5.0
 BACKOFF_MAX = 600.0
 FOLLOW_LIMIT = 200
+DOWN_RECHECK = timedelta(seconds=60)
+"""How long an operation of a `down` server waits before it looks again (the health check's beat;
+the check that finds the server back makes its operations due at once)."""
 
 
 class ClientSource(Protocol):
@@ -263,6 +268,7 @@ class Runner:
                 or operation.status != "pending"
                 or operation.next_attempt_at > now
                 or await repository.blocked(session, operation)
+                or await self._held(session, operation, now)
             ):
                 return None
             failed = await repository.failed_dependency(session, operation)
@@ -277,6 +283,22 @@ class Runner:
             await session.flush()
             session.expunge(operation)
             return _Claimed(operation, operation.attempts)
+
+    @staticmethod
+    async def _held(session: AsyncSession, operation: EasypanelOperation, now: datetime) -> bool:
+        """An operation of a `down` server waits, its attempts unspent, until the server is back."""
+        server = await (
+            servers.get(session, operation.server_id)
+            if operation.server_id is not None
+            else servers.default_server(session)
+        )
+        if server is None or server.state != "down":
+            return False
+        operation.next_attempt_at = now + DOWN_RECHECK
+        operation.last_error_code = ServerDown.code
+        operation.last_error = f"Easypanel server {server.name} is down; this runs when it is back"
+        operation.updated_at = now
+        return True
 
     async def _renew(self, claimed: _Claimed) -> None:
         while True:

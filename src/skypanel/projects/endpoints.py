@@ -17,6 +17,7 @@ from skypanel.organizations.context import OrgContext
 from skypanel.projects import repository, service
 from skypanel.projects.env import project_env
 from skypanel.projects.schemas import EnvIn, ProjectDetail, ProjectIn, ProjectOut, ServiceBrief
+from skypanel.servers.degraded import server_of, when_down
 from skypanel.services import status as live
 
 router = APIRouter(prefix="/api/containers/projects", tags=["projects"])
@@ -45,12 +46,16 @@ async def _detail(
     session: AsyncSession, project: ContainerProject, request: Request | None = None
 ) -> ProjectDetail:
     """The project and its services, with their live status when `request` is given (one read of
-    the server's task counts; the answers to changes show what was recorded)."""
+    the server's task counts; the answers to changes show what was recorded). While the server is
+    down the statuses are as recorded and `degraded` says so."""
     await session.flush()
     services = await repository.services_of(session, project.id)
     briefs = [ServiceBrief.model_validate(item) for item in services]
+    degraded = None
     if request is not None:
+        degraded = when_down(await server_of(session, project.server_id))
         await release(session)
+    if request is not None and degraded is None:
         state = request.app.state
         timing = live.Timing.of(state.settings)
         observed = await live.observe_project(state.clients, state.cache, project, services, timing)
@@ -65,6 +70,7 @@ async def _detail(
         **_out(project, counts).model_dump(by_alias=False),
         services=briefs,
         env=envvars.masked(project_env(project)),
+        degraded=degraded,
     )
 
 

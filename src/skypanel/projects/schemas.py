@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints
 
 from skypanel.kit.schema import ApiModel, InputModel
 from skypanel.operations.schemas import OperationRef
+from skypanel.servers.schemas import Degraded
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-_]+$", min_length=1, max_length=40)]
 
@@ -49,3 +50,5 @@ class ProjectDetail(ProjectOut):
     env: dict[str, str]
     operation: OperationRef | None = None
     """The change this request queued, when it queued one (the answer is then 202)."""
+    degraded: Degraded | None = None
+    """Set while the project's Easypanel server does not answer: statuses are as recorded."""

@@ -4,21 +4,13 @@ write-back re-reads under lock."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.models import ContainerProject, ContainerService, EasypanelServer, Organization
+from skypanel.models import ContainerProject, ContainerService, Organization
 from skypanel.reconcile._drift import SeenProject, SeenService, Snapshot
-
-
-async def active_servers(session: AsyncSession) -> Sequence[uuid.UUID]:
-    return (
-        await session.scalars(
-            select(EasypanelServer.id).where(EasypanelServer.active).order_by(EasypanelServer.id)
-        )
-    ).all()
 
 
 async def snapshot(session: AsyncSession, server_id: uuid.UUID) -> Snapshot:

@@ -5,6 +5,7 @@ against the quota; every service with a record, imported or made by the panel, i
 safety rules on what Easypanel reports for it and stopped when it breaks them; records whose
 resource vanished are marked `missing`; unknown projects in SkyPanel's namespace are reported.
 
+Servers are reconciled concurrently (a few at a time), `down` ones left until they answer again.
 A run never calls Easypanel inside a transaction. Per server it reads a snapshot of the records
 and closes that transaction, lists the server (and reads its task stats when a service already
 stopped for safety may have been started again), then writes back in one short transaction that
@@ -43,6 +44,7 @@ from skypanel.reconcile._drift import (
     stop_reason,
     stopped_for,
 )
+from skypanel.servers.parallel import answering, each_server
 from skypanel.services import claims
 from skypanel.services.service import queue_operation
 from skypanel.subscriptions.naming import swarm_name
@@ -65,11 +67,15 @@ class DriftReport:
 async def reconcile(
     sessions: async_sessionmaker[AsyncSession], clients: ClientSource
 ) -> DriftReport:
+    """Every server that answers, a few at a time; one failing stops no other."""
     report = DriftReport()
     async with sessions() as session:
-        servers = await repository.active_servers(session)
-    for server_id in servers:
+        servers = await answering(session)
+
+    async def one(server_id: uuid.UUID) -> None:
         await _server(sessions, clients, server_id, report)
+
+    await each_server(servers, one, event="reconcile.server_failed")
     return report
 
 

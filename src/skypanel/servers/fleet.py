@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal, cast
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import record
+from skypanel.kit import clock
 from skypanel.kit.crypto import encrypt_secret
 from skypanel.kit.errors import Conflict, InvalidInput, NotFound
 from skypanel.models import EasypanelServer, User
@@ -19,6 +21,7 @@ from skypanel.servers.clients import api_key_place
 from skypanel.servers.readings import Reading, remember
 from skypanel.servers.repository import Reserved
 from skypanel.servers.schemas import (
+    CallStats,
     Dialect,
     FleetServerIn,
     FleetServerOut,
@@ -28,6 +31,7 @@ from skypanel.servers.schemas import (
 )
 
 CAPACITY_FIELDS = ("capacity_cpus", "capacity_memory_gb", "capacity_storage_gb")
+CALLS_WINDOW = timedelta(hours=1)
 
 
 class ServerNotFound(NotFound):
@@ -46,7 +50,7 @@ def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def view(server: EasypanelServer, reserved: Reserved) -> FleetServerOut:
+def view(server: EasypanelServer, reserved: Reserved, calls: CallStats) -> FleetServerOut:
     used_cpus = (
         server.capacity_cpus * server.used_cpu_percent / 100
         if server.capacity_cpus is not None and server.used_cpu_percent is not None
@@ -87,12 +91,17 @@ def view(server: EasypanelServer, reserved: Reserved) -> FleetServerOut:
         last_seen_at=server.last_seen_at,
         last_connection_test=server.last_connection_test,
         server_version=server.server_version,
+        calls_last_hour=calls,
     )
 
 
 async def views(session: AsyncSession, servers: Sequence[EasypanelServer]) -> list[FleetServerOut]:
     reserved = await repository.reservations(session)
-    return [view(server, reserved.get(server.id, Reserved())) for server in servers]
+    calls = await repository.call_stats(session, clock.now() - CALLS_WINDOW)
+    return [
+        view(server, reserved.get(server.id, Reserved()), calls.get(server.id, CallStats()))
+        for server in servers
+    ]
 
 
 async def get(

@@ -1,5 +1,6 @@
 """Every minute: test each server in service; three failures in a row mark it `down`, the next
-success brings it back to `active`. A draining server stays draining either way."""
+success brings it back to `active` and makes the operations held while it was down due at once.
+A draining server stays draining either way."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import uuid
 from dataclasses import dataclass, field
 
 import structlog
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.activity.service import record
+from skypanel.kit import clock
 from skypanel.kit.db import transaction
-from skypanel.models import EasypanelServer
+from skypanel.models import EasypanelOperation, EasypanelServer
 from skypanel.servers import readings, repository
+from skypanel.servers.degraded import ServerDown
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +61,7 @@ async def _judge(
         if server.state == "down":
             server.state = "active"
             report.recovered.append(server.id)
+            await _release_held(session, server)
             await _note(session, server, "up", f"Easypanel server {server.name} answers again")
         return
     server.consecutive_failures += 1
@@ -71,6 +76,19 @@ async def _judge(
             f"Easypanel server {server.name} is down after {server.consecutive_failures}"
             f" failed checks: {server.last_error}; it takes no new subscriptions",
         )
+
+
+async def _release_held(session: AsyncSession, server: EasypanelServer) -> None:
+    """The operations the runner held while the server was down are due now."""
+    await session.execute(
+        update(EasypanelOperation)
+        .where(
+            EasypanelOperation.server_id == server.id,
+            EasypanelOperation.status == "pending",
+            EasypanelOperation.last_error_code == ServerDown.code,
+        )
+        .values(next_attempt_at=clock.now())
+    )
 
 
 async def _note(session: AsyncSession, server: EasypanelServer, verb: str, message: str) -> None:

@@ -3,12 +3,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.models import ContainerPlan, ContainerSubscription, EasypanelServer
+from skypanel.models import (
+    ContainerPlan,
+    ContainerSubscription,
+    EasypanelAuditLog,
+    EasypanelServer,
+)
+from skypanel.servers.schemas import CallStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,5 +84,31 @@ async def reservations(session: AsyncSession) -> dict[uuid.UUID, Reserved]:
     return {
         server_id: Reserved(count, Decimal(cpus), Decimal(memory), Decimal(storage))
         for server_id, count, cpus, memory, storage in rows
+        if server_id is not None
+    }
+
+
+async def call_stats(session: AsyncSession, since: datetime) -> dict[uuid.UUID, CallStats]:
+    """Per server, the calls audited since `since`: how many, how many failed, latency p50/p95."""
+    elapsed = EasypanelAuditLog.elapsed_ms
+    rows = await session.execute(
+        select(
+            EasypanelAuditLog.server_id,
+            func.count(),
+            func.count().filter(EasypanelAuditLog.error_message.is_not(None)),
+            func.percentile_cont(0.5).within_group(elapsed),
+            func.percentile_cont(0.95).within_group(elapsed),
+        )
+        .where(EasypanelAuditLog.created_at >= since, EasypanelAuditLog.server_id.is_not(None))
+        .group_by(EasypanelAuditLog.server_id)
+    )
+    return {
+        server_id: CallStats(
+            calls=calls,
+            errors=errors,
+            p50_ms=None if p50 is None else round(p50),
+            p95_ms=None if p95 is None else round(p95),
+        )
+        for server_id, calls, errors, p50, p95 in rows
         if server_id is not None
     }

@@ -88,6 +88,24 @@ class Resources(ApiModel):
     storage_gb: float | None
 
 
+class CallStats(ApiModel):
+    """The calls made to a server in the last hour (from the audit log)."""
+
+    calls: int = 0
+    errors: int = 0
+    p50_ms: int | None = None
+    p95_ms: int | None = None
+
+
+class Degraded(ApiModel):
+    """Shown with a customer's reads while their Easypanel server does not answer."""
+
+    server: str
+    since: datetime | None
+    """When the server last answered: what is shown was recorded before then."""
+    message: str
+
+
 class FleetServerOut(ApiModel):
     """One server of the fleet as admins see it (the API key is never returned)."""
 
@@ -113,6 +131,8 @@ class FleetServerOut(ApiModel):
     last_seen_at: datetime | None
     last_connection_test: datetime | None
     server_version: str | None
+    calls_last_hour: CallStats
+    """Latency (p50, p95) and errors of the calls made to the server in the last hour."""
 
 
 class FleetServerIn(InputModel):

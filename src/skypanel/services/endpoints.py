@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from skypanel.accounts.auth import verified_user
 from skypanel.domains.service import default_address, service_domain
+from skypanel.easypanel import EasypanelError
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
@@ -23,6 +24,7 @@ from skypanel.organizations.auth import CurrentOrg
 from skypanel.organizations.context import OrgContext
 from skypanel.projects.repository import services_of
 from skypanel.projects.service import get as get_project
+from skypanel.servers.degraded import note, refuse_when_down, server_of, when_down
 from skypanel.services import logs, service, templated
 from skypanel.services import status as live
 from skypanel.services.schemas import (
@@ -116,11 +118,18 @@ def _may_reveal(org: OrgContext, reveal: bool) -> bool:
 async def list_services(
     request: Request, project_name: str, org: CurrentOrg, session: Session
 ) -> list[ServiceOut]:
-    """The project's services with their live status (one read of the server's task counts)."""
+    """The project's services with their live status (one read of the server's task counts); as
+    recorded, with `degraded`, while their server is down."""
     project = await get_project(session, org, project_name)
     items = await services_of(session, project.id)
     domain = await service_domain(session)
+    degraded = when_down(await server_of(session, project.server_id))
     await release(session)
+    if degraded is not None:
+        return [
+            view(project, item, domain=domain).model_copy(update={"degraded": degraded})
+            for item in items
+        ]
     state = request.app.state
     timing = live.Timing.of(state.settings)
     observed = await live.observe_project(state.clients, state.cache, project, items, timing)
@@ -221,21 +230,32 @@ async def get_service(
     session: Session,
     reveal: bool = False,
 ) -> ServiceOut:
-    """The service with its live status; `?reveal=true` (owners, admins) shows secret values."""
+    """The service with its live status; `?reveal=true` (owners, admins) shows secret values.
+    While its server does not answer: as recorded, with `degraded` saying so."""
     project, item = await service.get(session, org, project_name, service_name)
     domain = await service_domain(session)
+    server = await server_of(session, project.server_id)
     await release(session)
-    client = await request.app.state.clients.client_for(project.server_id)
+    shown = view(project, item, reveal=_may_reveal(org, reveal), domain=domain)
+    degraded = when_down(server)
+    if degraded is not None:
+        return shown.model_copy(update={"degraded": degraded})
     state = request.app.state
-    observed = await live.observe(
-        client,
-        state.cache,
-        project.server_id,
-        project.easypanel_project_name,
-        item,
-        live.Timing.of(state.settings),
-    )
-    return _seen(view(project, item, reveal=_may_reveal(org, reveal), domain=domain), observed)
+    try:
+        client = await state.clients.client_for(project.server_id)
+        observed = await live.observe(
+            client,
+            state.cache,
+            project.server_id,
+            project.easypanel_project_name,
+            item,
+            live.Timing.of(state.settings),
+        )
+    except EasypanelError as exc:
+        if not exc.retryable:
+            raise
+        return shown.model_copy(update={"degraded": note(server)})
+    return _seen(shown, observed)
 
 
 @router.post(
@@ -311,7 +331,7 @@ async def update_resources(
 @router.get(
     "/{service_name}/logs",
     response_model=LogsOut,
-    responses={**responses(401, 404), 200: {"content": {"text/event-stream": {}}}},
+    responses={**responses(401, 404, 503), 200: {"content": {"text/event-stream": {}}}},
 )
 async def read_logs(
     request: Request,
@@ -329,8 +349,10 @@ async def read_logs(
     ),
 ) -> LogsOut | StreamingResponse:
     """A page of log lines (secret values redacted); `?follow=true` streams new ones as
-    server-sent events (for `followSeconds`, at most five minutes)."""
+    server-sent events (for `followSeconds`, at most five minutes). 503 `SERVER_DOWN` while the
+    service's server is down."""
     project, item = await service.get(session, org, project_name, service_name)
+    refuse_when_down(await server_of(session, project.server_id))
     await release(session)
     client = await request.app.state.clients.client_for(project.server_id)
     secrets = secret_values(item)

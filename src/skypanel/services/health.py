@@ -23,9 +23,10 @@ from skypanel.easypanel import EasypanelError
 from skypanel.kit import clock
 from skypanel.kit.cache import Cache
 from skypanel.kit.db import transaction
-from skypanel.models import ContainerProject, ContainerService, EasypanelServer
+from skypanel.models import ContainerProject, ContainerService
 from skypanel.notices.service import emit
 from skypanel.operations.service import ClientSource
+from skypanel.servers.parallel import answering, each_server
 from skypanel.services import status as live
 
 log = structlog.get_logger(__name__)
@@ -46,11 +47,15 @@ async def watch(
     cache: Cache,
     timing: live.Timing,
 ) -> HealthReport:
+    """Every server that answers, a few at a time; one failing stops no other."""
     report = HealthReport()
     async with sessions() as session:
-        servers = list(await session.scalars(select(EasypanelServer.id)))
-    for server_id in servers:
+        servers = await answering(session)
+
+    async def one(server_id: uuid.UUID) -> None:
         await _server(sessions, clients, cache, timing, server_id, report)
+
+    await each_server(servers, one, event="health.server_failed")
     return report
 
 

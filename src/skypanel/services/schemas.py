@@ -19,6 +19,7 @@ from pydantic import (
 from skypanel.kit import inputs
 from skypanel.kit.schema import ApiModel, InputModel
 from skypanel.operations.schemas import OperationRef
+from skypanel.servers.schemas import Degraded
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-_]+$", min_length=1, max_length=40)]
 
@@ -197,6 +198,8 @@ class ServiceOut(ApiModel):
     updated_at: datetime
     operation: OperationRef | None = None
     """The change this request queued, when it queued one (the answer is then 202)."""
+    degraded: Degraded | None = None
+    """Set while the service's Easypanel server does not answer: the status is as recorded."""
 
 
 class LogLineOut(ApiModel):
