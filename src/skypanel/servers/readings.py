@@ -10,8 +10,8 @@ from skypanel.easypanel.schemas import ServerCapacity
 from skypanel.kit import clock
 from skypanel.kit.crypto import decrypt_secret
 from skypanel.models import EasypanelServer
-from skypanel.servers.clients import api_key_place, build_client
-from skypanel.servers.service import TEST_TIMEOUTS, remember_test
+from skypanel.servers.clients import api_key_place
+from skypanel.servers.service import probe_client, remember_test, saved_probe_client
 
 GB = Decimal(1024**3)
 
@@ -46,17 +46,12 @@ async def read(client: EasypanelClient) -> Reading:
 
 
 async def probe(url: str, api_key: str, dialect: str) -> Reading:
-    async with EasypanelClient(
-        url,
-        api_key,
-        dialect=dialect,  # type: ignore[arg-type]
-        timeouts=TEST_TIMEOUTS,
-    ) as client:
+    async with probe_client(url, api_key, dialect) as client:
         return await read(client)
 
 
 async def probe_saved(server: EasypanelServer) -> Reading:
-    async with build_client(server, timeouts=TEST_TIMEOUTS) as client:
+    async with saved_probe_client(server) as client:
         return await read(client)
 
 

@@ -70,19 +70,23 @@ def result_out(result: ConnectionResult) -> TestOut:
     return TestOut(ok=result.ok, **data)
 
 
+def probe_client(url: str, api_key: str, dialect: str) -> EasypanelClient:
+    """A client for a connection that is not saved yet, with the short test timeouts."""
+    return EasypanelClient(url, api_key, dialect=dialect, timeouts=TEST_TIMEOUTS)  # type: ignore[arg-type]
+
+
+def saved_probe_client(server: EasypanelServer) -> EasypanelClient:
+    return build_client(server, timeouts=TEST_TIMEOUTS)
+
+
 async def probe(url: str, api_key: str, dialect: str) -> ConnectionResult:
     """Test a connection that is not saved yet."""
-    async with EasypanelClient(
-        url,
-        api_key,
-        dialect=dialect,  # type: ignore[arg-type]
-        timeouts=TEST_TIMEOUTS,
-    ) as client:
+    async with probe_client(url, api_key, dialect) as client:
         return await client.test_connection()
 
 
 async def probe_saved(server: EasypanelServer) -> ConnectionResult:
-    async with build_client(server, timeouts=TEST_TIMEOUTS) as client:
+    async with saved_probe_client(server) as client:
         return await client.test_connection()
 
 
