@@ -145,6 +145,9 @@ async def test_a_down_server_degrades_only_its_own_customers(
     assert page.status_code == 200
     assert 'data-degraded="eu-1"' in page.text
     assert 'data-degraded="eu-1"' in (await client.get(f"/projects/{alice.project}")).text
+    box = await client.get(f"/projects/{alice.project}/services/web/logs")
+    assert box.status_code == 200  # the page's log box says why, and keeps asking
+    assert "Easypanel server eu-1 is not answering" in box.text
     await _browser(client, bob.account)
     assert "data-degraded" not in (await client.get(f"/projects/{bob.project}/services/web")).text
     assert "data-degraded" not in (await client.get(f"/projects/{bob.project}")).text

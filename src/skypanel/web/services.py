@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import Response
 
 from skypanel.kit.errors import InvalidInput
+from skypanel.servers.degraded import ServerDown
 from skypanel.services import endpoints as services
 from skypanel.services import service
 from skypanel.services.schemas import EnvIn, LogsOut, ResourcesIn, ServiceOut
@@ -112,10 +113,15 @@ async def save_resources(project_name: str, service_name: str, page: CustomerPag
 async def logs(
     project_name: str, service_name: str, page: CustomerPage, cursor: str | None = None
 ) -> Response:
-    """New lines after `cursor`; the response carries the next poll (every few seconds)."""
-    found = await services.read_logs(
-        page.request, project_name, service_name, page.org, page.session, cursor, LOG_LINES
-    )
+    """New lines after `cursor`; the response carries the next poll (every few seconds). While
+    the service's server is down the box says so, and keeps asking."""
+    try:
+        found = await services.read_logs(
+            page.request, project_name, service_name, page.org, page.session, cursor, LOG_LINES
+        )
+    except ServerDown as exc:
+        found = LogsOut(source="none", lines=[], next_cursor=None, note=exc.message)
+        cursor = None
     assert isinstance(found, LogsOut)
     return page.render(
         "services/partials/logs.html",
