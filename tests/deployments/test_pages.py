@@ -35,10 +35,12 @@ async def test_redeploy_follow_the_live_log_and_roll_back_from_the_card(
         f"{PAGE}/deployments/new", data={cookies.CSRF_FIELD: token, "image": "nginx:1.28"}
     )
     card = await client.get(f"{PAGE}/deployments")
-    [running] = re.findall(r'hx-get="([^"]+/log)" hx-trigger="load"', card.text)
+    [running] = re.findall(r'hx-get="([^"]+/log\?following=true)" hx-trigger="load"', card.text)
     live = await client.get(running)
     await _settle(client, easypanel)
     ended = await client.get(running)
+    [reload] = re.findall(r'hx-get="([^"]+/deployments\?shown=[0-9a-f-]+)"', ended.text)
+    reloaded = await client.get(reload)
     after = await client.get(f"{PAGE}/deployments")
     [first] = re.findall(r'data-deployment="([0-9a-f-]+)" data-trigger="create"', after.text)
     rolled = await client.post(
@@ -52,6 +54,9 @@ async def test_redeploy_follow_the_live_log_and_roll_back_from_the_card(
     assert "Pulling nginx:1.28" in live.text
     assert 'hx-trigger="every 2s"' not in ended.text
     assert "Done." in ended.text
+    # Its end reloads the card, which keeps the finished deploy's log on show.
+    assert "Last deploy: done" in reloaded.text
+    assert "Deploying now" not in reloaded.text
     assert rolled.status_code == 303
     app = easypanel.controller.service(EP, "web")
     assert app is not None

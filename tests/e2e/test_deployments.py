@@ -50,3 +50,6 @@ def test_a_redeploy_on_a_new_tag_streams_its_log_until_it_ends(
     expect(log).to_contain_text("Done.", timeout=15_000)
 
     expect(card.locator("tr[data-trigger='image']")).to_contain_text("nginx:1.28")
+    # The end of the followed deploy reloads the card: its history says so without a reload.
+    expect(card.locator("tr[data-trigger='image']")).to_contain_text("Done", timeout=10_000)
+    expect(card.get_by_role("heading", name="Deploying now")).to_have_count(0)

@@ -23,7 +23,10 @@ def _back(project_name: str, service_name: str) -> str:
 
 
 @router.get("/deployments")
-async def card(project_name: str, service_name: str, page: CustomerPage) -> Response:
+async def card(
+    project_name: str, service_name: str, page: CustomerPage, shown: str | None = None
+) -> Response:
+    """The card; `shown`: the deploy the page was following, whose log stays on show."""
     project, app = await service.app(page.session, page.org, project_name, service_name)
     history = [api.view(row) for row in await service.history(page.session, app)]
     running = next((d for d in history if d.status in UNFINISHED), None)
@@ -33,6 +36,7 @@ async def card(project_name: str, service_name: str, page: CustomerPage) -> Resp
         loaded=True,
         deployments=history,
         running=running,
+        ended=next((d for d in history if str(d.id) == shown), None) if running is None else None,
         build=service.build_settings(app) or {},
         hooked=await service.hook_of(page.session, app) is not None,
         may_manage=page.org.role in ("owner", "admin"),
@@ -41,14 +45,21 @@ async def card(project_name: str, service_name: str, page: CustomerPage) -> Resp
 
 @router.get("/deployments/{deployment_id}/log")
 async def log(
-    project_name: str, service_name: str, deployment_id: str, page: CustomerPage
+    project_name: str,
+    service_name: str,
+    deployment_id: str,
+    page: CustomerPage,
+    following: bool = False,
 ) -> Response:
-    """The log so far; while the deploy runs, the fragment asks for itself again."""
+    """The log so far; while the deploy runs, the fragment asks for itself again. `following`:
+    the card's running deploy, whose end reloads the card (its history then shows the end)."""
     found = await api.deployment_log(
         page.request, project_name, service_name, deployment_id, page.org, page.session
     )
     base = _back(project_name, service_name)
-    return page.render(TEMPLATE, log=found, url=f"{base}/deployments/{deployment_id}/log")
+    url = f"{base}/deployments/{deployment_id}/log" + ("?following=true" if following else "")
+    card = f"{base}/deployments?shown={found.id}" if following and not found.live else None
+    return page.render(TEMPLATE, log=found, url=url, card=card)
 
 
 @router.post("/deployments/new")
@@ -65,7 +76,8 @@ async def rollback(
     project_name: str, service_name: str, deployment_id: str, page: CustomerPage
 ) -> Response:
     started = await api.rollback(project_name, service_name, deployment_id, page.org, page.session)
-    page.flash("success", f"{service_name} is being rolled back to {started.image}.")
+    to = started.image or (f"commit {started.commit[:12]}" if started.commit else "it")
+    page.flash("success", f"{service_name} is being rolled back to {to}.")
     return page.redirect(_back(project_name, service_name))
 
 
