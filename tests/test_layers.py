@@ -25,6 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "projects",
         "services",
         "deployments domains backups",
+        "moves",
         "billing reconcile monitoring",
         "payments",
         "admin hooks",

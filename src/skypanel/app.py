@@ -36,6 +36,7 @@ from skypanel.kit.cache import Cache
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.logging import configure_logging
 from skypanel.monitoring.endpoints import router as monitoring_router
+from skypanel.moves.endpoints import router as moves_router
 from skypanel.notices.endpoints import router as notices_router
 from skypanel.operations.endpoints import router as operations_router
 from skypanel.organizations.endpoints import invitations_router
@@ -73,6 +74,7 @@ ROUTERS = (
     settings_router,
     servers_router,
     server_fleet_router,
+    moves_router,
     plans_router,
     subscriptions_router,
     projects_router,

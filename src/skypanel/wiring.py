@@ -27,6 +27,7 @@ from skypanel.models import (
     Membership,
     User,
 )
+from skypanel.moves import operations as move_operations
 from skypanel.notices.mail import Mailer
 from skypanel.notices.webhook_delivery import deliver_due
 from skypanel.operations.service import ClientSource, Handler, Runner
@@ -46,6 +47,7 @@ HANDLERS: dict[str, Handler] = {
     **deployment_operations.HANDLERS,
     **domain_operations.HANDLERS,
     **backup_operations.HANDLERS,
+    **move_operations.HANDLERS,
 }
 
 # What the cached reads (projects, usage) and the cached callers are made of.

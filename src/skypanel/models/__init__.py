@@ -9,6 +9,7 @@ from skypanel.models.deployments import DeployHook, ServiceDeployment
 from skypanel.models.easypanel import EasypanelServer
 from skypanel.models.invitations import Invitation
 from skypanel.models.invoices import BillingDocument, BillingProfile, DocumentCounter, TaxRate
+from skypanel.models.moves import OrganizationMove
 from skypanel.models.notices import Event, Notification, NotificationPreference, OutboxMessage
 from skypanel.models.operations import EasypanelAuditLog, EasypanelOperation
 from skypanel.models.organizations import Membership, Organization
@@ -56,6 +57,7 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "Organization",
+    "OrganizationMove",
     "OutboxMessage",
     "PaymentGateway",
     "PaymentNotification",

@@ -1,0 +1,1 @@
+"""Moving an organization from one Easypanel server to another."""
