@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from skypanel.emulator import RunningEmulator
 from skypanel.kit import clock
 from skypanel.operations.service import LEASE, Runner
+from skypanel.web import cookies
 from tests.backups.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server, s3_server
 from tests.conftest import runner_of
 from tests.servers.fleet import SERVERS, add_server, customer, subscribe
+from tests.servers.test_pages import _browser
 from tests.support import (
     Account,
     clock_at,
@@ -546,3 +548,37 @@ async def test_a_published_port_in_use_on_the_target_is_refused(
     error = refused.json()["error"]
     assert (error["code"], error["details"]) == ("MOVE_PORTS_TAKEN", {"field": "serverId"})
     assert "30001/tcp" in error["message"]
+
+
+async def test_the_admin_console_plans_starts_and_follows_a_move(
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    admin: Account,
+    big_server: RunningEmulator,
+    small_server: RunningEmulator,
+    fresh: None,
+) -> None:
+    account, target, project, _ = await _placed_app(client, db, admin, big_server, small_server)
+    async with db() as session:
+        slug = await session.scalar(
+            text("SELECT slug FROM organizations WHERE id = :o"), {"o": account.organization_id}
+        )
+    token = await _browser(client, admin)
+    form = {cookies.CSRF_FIELD: token, "organization": str(slug), "server": target}
+
+    unknown = await client.post(
+        "/admin/moves/plan", data={**form, "organization": "nobody"}, follow_redirects=True
+    )
+    planned = await client.post("/admin/moves/plan", data=form)
+    started = await client.post("/admin/moves/start", data=form)
+    small_server.controller.advance(10)
+    listed = await client.get("/admin/moves")
+
+    assert "No organization has the slug" in unknown.text  # said on the page, nothing done
+    assert planned.status_code == 200
+    assert 'data-testid="move-plan"' in planned.text
+    assert "from source to target" in planned.text
+    assert started.status_code == 303
+    assert _services(small_server, project) == ["web"]
+    assert "source → target" in listed.text
+    assert "Done" in listed.text

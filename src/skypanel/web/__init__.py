@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from skypanel.web import (
     account_flows,
     admin,
+    admin_moves,
     admin_payments,
     admin_servers,
     admin_storage,
@@ -44,6 +45,7 @@ ROUTERS = (
     organizations.router,
     admin.router,
     admin_payments.router,
+    admin_moves.router,
     admin_servers.router,
     admin_storage.router,
     platform.router,
