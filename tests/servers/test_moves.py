@@ -582,3 +582,42 @@ async def test_the_admin_console_plans_starts_and_follows_a_move(
     assert _services(small_server, project) == ["web"]
     assert "source → target" in listed.text
     assert "Done" in listed.text
+
+
+async def test_changes_are_refused_while_a_move_is_unfinished(
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    admin: Account,
+    big_server: RunningEmulator,
+    small_server: RunningEmulator,
+    fresh: None,
+) -> None:
+    account, target, _, _ = await _placed_app(client, db, admin, big_server, small_server)
+    services = await services_url(client, account)
+    async with db() as session:
+        await session.execute(
+            text(
+                "INSERT INTO organization_moves (id, organization_id, source_server_id,"
+                " target_server_id, state, steps_total)"
+                " SELECT gen_random_uuid(), organization_id, server_id, :t, 'running', 5"
+                " FROM container_subscriptions WHERE organization_id = :o"
+            ),
+            {"o": account.organization_id, "t": target},
+        )
+        await session.commit()
+
+    during = await client.post(f"{services}/web/stop", headers=account.headers)
+    deploy = await client.post(
+        f"{services}/app",
+        headers=account.headers,
+        json={"serviceName": "api", "source": {"type": "image", "image": "nginx"}},
+    )
+    async with db() as session:
+        await session.execute(text("UPDATE organization_moves SET state = 'done', steps_done = 5"))
+        await session.commit()
+    after = await client.post(f"{services}/web/stop", headers=account.headers)
+
+    assert (during.status_code, during.json()["error"]["code"]) == (409, "MOVE_IN_PROGRESS")
+    assert "being moved to another server" in during.json()["error"]["message"]
+    assert deploy.status_code == 409
+    assert after.status_code == 202, after.text

@@ -10,6 +10,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import record
@@ -19,7 +20,13 @@ from skypanel.kit.crypto import encrypt_secret
 from skypanel.kit.errors import AppError, Conflict
 from skypanel.kit.money import format_money, round_half_up
 from skypanel.kit.periods import add_months, unused_fraction
-from skypanel.models import BillingCycle, ContainerPlan, ContainerProject, ContainerSubscription
+from skypanel.models import (
+    BillingCycle,
+    ContainerPlan,
+    ContainerProject,
+    ContainerSubscription,
+    OrganizationMove,
+)
 from skypanel.models import EasypanelOperation as Operation
 from skypanel.notices import service as notices
 from skypanel.notices.service import emit
@@ -328,13 +335,19 @@ class SubscriptionRequired(AppError):
     status = 402
 
 
+class MoveInProgress(Conflict):
+    code = "MOVE_IN_PROGRESS"
+
+
 async def require_active(
     session: AsyncSession, organization_id: uuid.UUID
 ) -> ContainerSubscription:
     """The organization's subscription, locked (quota checks serialise on it), if it may deploy.
 
     No subscription: 402 SUBSCRIPTION_REQUIRED; suspended: 402 SUBSCRIPTION_SUSPENDED.
-    A past-due subscription (in its grace period) still may.
+    A past-due subscription (in its grace period) still may. While an admin moves the
+    organization to another server: 409 MOVE_IN_PROGRESS (a move locks the same row to start, so
+    a change is either in its plan or refused).
     """
     subscription = await repository.live(session, organization_id, lock=True)
     if subscription is None:
@@ -342,5 +355,17 @@ async def require_active(
     if subscription.status == "suspended":
         raise SubscriptionSuspended(
             "The subscription is suspended for non-payment; top up the wallet to resume"
+        )
+    moving = await session.scalar(
+        select(OrganizationMove.created_at).where(
+            OrganizationMove.organization_id == organization_id,
+            OrganizationMove.state.in_(("pending", "running")),
+        )
+    )
+    if moving is not None:
+        raise MoveInProgress(
+            "Your services are being moved to another server; changes can be made again once"
+            " the move is done",
+            movingSince=moving.isoformat(),
         )
     return subscription
