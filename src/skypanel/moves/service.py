@@ -15,7 +15,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
@@ -25,7 +24,6 @@ from skypanel.backups.service import database_name, storage
 from skypanel.easypanel import DATABASE_TYPES
 from skypanel.kit import clock
 from skypanel.kit.errors import Conflict, InvalidInput, NotFound
-from skypanel.kit.schema import ApiModel, InputModel
 from skypanel.models import (
     BackupRun,
     ContainerPlan,
@@ -37,6 +35,7 @@ from skypanel.models import (
     ServiceDomain,
     ServicePort,
 )
+from skypanel.moves.schemas import DowntimeOut, MoveOut, PlanOut, StepOut
 from skypanel.operations.service import enqueue
 from skypanel.servers import repository
 from skypanel.servers.placement import room
@@ -463,44 +462,6 @@ async def moves_of(session: AsyncSession, organization_id: uuid.UUID) -> Sequenc
             .order_by(OrganizationMove.created_at.desc())
         )
     ).all()
-
-
-class MoveIn(InputModel):
-    server_id: uuid.UUID
-    dry_run: bool = True
-
-
-class StepOut(ApiModel):
-    kind: str
-    description: str
-    server: str
-
-
-class DowntimeOut(ApiModel):
-    project: str
-    service: str
-    type: str
-    downtime: str
-
-
-class PlanOut(ApiModel):
-    source: str
-    target: str
-    steps: list[StepOut]
-    downtimes: list[DowntimeOut]
-
-
-class MoveOut(ApiModel):
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    source_server_id: uuid.UUID
-    target_server_id: uuid.UUID
-    state: str
-    steps_total: int
-    steps_done: int
-    last_error: str | None
-    created_at: datetime
-    finished_at: datetime | None
 
 
 def plan_out(planned: Plan) -> PlanOut:
