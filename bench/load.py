@@ -11,11 +11,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository, on uvicorn's path, so `bench.bare` imports from any working directory."""
 
 
 def free_port() -> int:
@@ -38,12 +41,14 @@ class Server:
 
 
 @contextmanager
-def panel_server(env: dict[str, str]) -> Iterator[Server]:
-    """`skypanel serve` settings (one uvicorn worker) on a free port, until the block ends."""
+def serve(target: str, env: dict[str, str], *, factory: bool = False) -> Iterator[Server]:
+    """The ASGI app `target` under `skypanel serve`'s settings (one uvicorn worker) on a free
+    port, until the block ends: the panel and the bare ceiling run under the same command."""
     port = free_port()
     command = [
-        sys.executable, "-m", "uvicorn", "skypanel.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+        sys.executable, "-m", "uvicorn", target, *(["--factory"] if factory else []),
+        "--app-dir", str(ROOT), "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -56,18 +61,34 @@ def panel_server(env: dict[str, str]) -> Iterator[Server]:
             except httpx.TransportError:
                 time.sleep(0.2)
         else:
-            raise RuntimeError("the panel did not start")
+            raise RuntimeError(f"{target} did not start")
         yield Server(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
+def panel_server(env: dict[str, str]) -> AbstractContextManager[Server]:
+    return serve("skypanel.app:create_app", env, factory=True)
+
+
+def bare_server() -> AbstractContextManager[Server]:
+    """The server ceiling (`bench.bare`): no framework, a fixed JSON body."""
+    return serve("bench.bare:app", {})
+
+
 @dataclass(frozen=True, slots=True)
 class LoadResult:
     requests_per_second: float
+    p50_ms: float
     p99_ms: float
     non_2xx: int
+    socket_errors: int
+
+    @property
+    def errors(self) -> int:
+        """Answers other than 2xx/3xx, and connect, read, write and timeout errors."""
+        return self.non_2xx + self.socket_errors
 
 
 def _ms(value: str, unit: str) -> float:
@@ -104,10 +125,20 @@ def wrk(
     finally:
         Path(script.name).unlink()
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", output).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+([0-9.]+)(us|ms|s)", output)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     return LoadResult(
         requests_per_second=rps,
-        p99_ms=_ms(p99.group(1), p99.group(2)) if p99 else float("nan"),
+        p50_ms=_percentile(output, "50%"),
+        p99_ms=_percentile(output, "99%"),
         non_2xx=int(errors.group(1)) if errors else 0,
+        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
     )
+
+
+def _percentile(output: str, label: str) -> float:
+    """A latency percentile of wrk's `--latency` table, in milliseconds."""
+    match = re.search(rf"^\s*{label}\s+([0-9.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    return _ms(match.group(1), match.group(2)) if match else float("nan")

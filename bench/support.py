@@ -1,4 +1,5 @@
-"""Shared by the benchmarks: a throwaway database, pgbench, and the table they print."""
+"""Shared by the benchmarks: a throwaway database and its copy, pgbench, and the table they
+print."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
 from skypanel.kit.migrate import upgrade_to_head
@@ -47,6 +48,19 @@ async def scratch_database(*, migrate: bool = True) -> AsyncIterator[str]:
         yield url
     finally:
         await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def database_copy(url: str) -> AsyncIterator[str]:
+    """A copy of the database at `url` (which nobody may be connected to) on the same server,
+    dropped afterwards: two runs over the same data, each on a copy of its own."""
+    source = make_url(url)
+    name = f"{source.database}_copy"
+    await _admin(server_url(), f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"')
+    try:
+        yield source.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _admin(server_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def settle(url: str) -> None:
