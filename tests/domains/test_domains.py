@@ -61,6 +61,17 @@ async def test_apps_get_a_default_address_on_the_service_domain(
         "/api/admin/service-domain", headers=alice.headers, json={"domain": "evil.example.com"}
     )
     assert refused.status_code == 403
+    generic = await client.put(
+        "/api/admin/settings/service_domain",
+        headers=admin.headers,
+        json={"value": "run.example.com"},
+    )
+    assert generic.status_code == 200, generic.text
+    # The platform settings route pushes it too: no address the servers never heard of.
+    assert easypanel.controller.snapshot()["service_domain"] == "run.example.com"
+    await client.put(
+        "/api/admin/service-domain", headers=admin.headers, json={"domain": "apps.example.com"}
+    )
 
     services, project = await _app(client, db, alice)
 
