@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skypanel.easypanel import EasypanelError
+from skypanel.easypanel import EasypanelError, swarm_name
 from skypanel.kit import clock
 from skypanel.kit.cache import Cache
 from skypanel.kit.db import transaction
@@ -89,7 +89,9 @@ async def _server(
         return
     now = clock.now().timestamp()
     for service, project in rows:
-        counts = tasks.get(f"{project.easypanel_project_name}_{service.easypanel_service_name}")
+        counts = tasks.get(
+            swarm_name(project.easypanel_project_name, service.easypanel_service_name)
+        )
         if counts is None:
             continue  # the reconciliation marks vanished services
         before = await live.remembered(cache, service)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from skypanel.config import Settings
-from skypanel.easypanel import EasypanelClient, EasypanelError
+from skypanel.easypanel import EasypanelClient, EasypanelError, swarm_name
 from skypanel.easypanel.workload import database_kind
 from skypanel.kit import clock
 from skypanel.kit.cache import Cache
@@ -202,10 +202,6 @@ async def remember(cache: Cache, service: ContainerService, before: Health, now:
         await cache.set(_health_key(service), now.to_json(), HEALTH_TTL)
 
 
-def _swarm(project: str, service: ContainerService) -> str:
-    return f"{project}_{service.easypanel_service_name}"
-
-
 async def observe(
     client: EasypanelClient,
     cache: Cache,
@@ -223,7 +219,7 @@ async def observe(
         if newest:
             action = (newest[0].status, newest[0].description)
     before = await remembered(cache, service)
-    seen = tasks.get(_swarm(project, service))
+    seen = tasks.get(swarm_name(project, service.easypanel_service_name))
     now = clock.now().timestamp()
     observed, after = derive(service, seen, action, before, now, timing)
     await remember(cache, service, before, after)
