@@ -57,7 +57,7 @@ from skypanel.services.endpoints import router as services_router
 from skypanel.subscriptions.endpoints import router as subscriptions_router
 from skypanel.templates.endpoints import router as templates_router
 from skypanel.wallet.endpoints import router as wallet_router
-from skypanel.web import install_web
+from skypanel.web import CachedPages, cached_paths, install_web
 from skypanel.web.apidocs import OPENAPI_URL, install_api_docs
 from skypanel.wiring import Dispatch, ProcessEffects, inline, mailer_for, runner_for, webhooks_for
 from skypanel.worker.run import open_job_queue, run_worker
@@ -183,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CachedReads, reads=(PROJECTS, USAGE), cache=app.state.cache, settings=settings
     )
+    app.add_middleware(CachedPages, paths=cached_paths(), cache=app.state.cache, settings=settings)
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
     app.add_middleware(InputGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -15,17 +15,27 @@ from skypanel.backups import operations as backup_operations
 from skypanel.config import Settings
 from skypanel.deployments import operations as deployment_operations
 from skypanel.domains import operations as domain_operations
-from skypanel.http.caching import drop_organization
+from skypanel.http.caching import PLATFORM, drop_organizations
 from skypanel.http.principals import forget_users
 from skypanel.kit import uow
 from skypanel.kit.cache import Cache
 from skypanel.kit.uow import AfterCommit
 from skypanel.models import (
+    ActivityLog,
+    AutoRecharge,
+    BillingCycle,
+    BillingDocument,
+    BillingProfile,
     ContainerProject,
     ContainerService,
     ContainerSubscription,
     Membership,
+    Organization,
+    PaymentTransaction,
+    RefreshToken,
+    TopUp,
     User,
+    Wallet,
 )
 from skypanel.moves import operations as move_operations
 from skypanel.notices.mail import Mailer
@@ -50,12 +60,26 @@ HANDLERS: dict[str, Handler] = {
     **move_operations.HANDLERS,
 }
 
-# What the cached reads (projects, usage) and the cached callers are made of.
-uow.watch(ContainerProject, organization="organization_id")
-uow.watch(ContainerService, organization="organization_id")
-uow.watch(ContainerSubscription, organization="organization_id")
+# What the cached reads (projects, usage), the cached pages (`skypanel.web.pagecache`) and the
+# cached callers and sign-ins are made of.
+for _shown in (
+    ActivityLog,
+    AutoRecharge,
+    BillingCycle,
+    BillingDocument,
+    BillingProfile,
+    ContainerProject,
+    ContainerService,
+    ContainerSubscription,
+    PaymentTransaction,
+    TopUp,
+    Wallet,
+):
+    uow.watch(_shown, organization="organization_id")
+uow.watch(Organization, organization="id")
 uow.watch(User, user="id")
 uow.watch(Membership, user="user_id")
+uow.watch(RefreshToken, user="user_id")
 
 Dispatch = Callable[[Sequence[uuid.UUID]], Awaitable[object]]
 
@@ -112,12 +136,14 @@ class ProcessEffects:
     """Sends due webhook deliveries (likewise)."""
 
     async def apply(self, done: AfterCommit) -> None:
-        for organization_id in done.organizations:
-            await drop_organization(self.cache, organization_id)
+        if done.organizations:
+            await drop_organizations(self.cache, *done.organizations)
         if done.users:
             await forget_users(self.cache, *done.users)
         for namespace in done.namespaces:
             await self.cache.drop(namespace)
+        if done.namespaces:
+            await self.cache.bump(PLATFORM)
         for callback in done.callbacks:
             try:
                 await callback()

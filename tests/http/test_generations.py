@@ -42,7 +42,7 @@ async def test_a_fill_that_raced_a_change_is_never_served(cache: Cache) -> None:
 
     async def read_before_the_change() -> list[str]:
         # The database was read; now the change commits and invalidates, before the fill.
-        await caching.drop_organization(cache, org)
+        await caching.drop_organizations(cache, org)
         return ["old"]
 
     async def read_after_it() -> list[str]:
@@ -63,7 +63,7 @@ async def test_dropping_an_organization_leaves_the_others(cache: Cache) -> None:
 
     for org in (mine, theirs):
         await READ.value(request, READ.for_org(org), listed)
-    await caching.drop_organization(cache, mine)
+    await caching.drop_organizations(cache, mine)
     assert await READ.value(request, READ.for_org(mine), relisted) == ["second"]
     assert await READ.value(request, READ.for_org(theirs), relisted) == ["first"]
 

@@ -22,10 +22,12 @@ async def by_email(session: AsyncSession, email: str, *, for_update: bool = Fals
     return await session.scalar(query)
 
 
-async def refresh_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
-    return await session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
-    )
+async def refresh_by_hash(
+    session: AsyncSession, token_hash: str, *, lock: bool = True
+) -> RefreshToken | None:
+    """The refresh token, locked for a refresh or a sign-out; `lock=False` to check a sign-in."""
+    query = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+    return await session.scalar(query.with_for_update() if lock else query)
 
 
 async def sign_in_failure(

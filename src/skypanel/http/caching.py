@@ -2,7 +2,7 @@
 stored as the exact JSON the API answers with and dropped on every change.
 
 An organization's reads are stored under its current generation (`org:{id}:g{n}:projects`);
-`drop_organization` starts a new one after a change commits, so the old entries are never read
+`drop_organizations` starts a new one after a change commits, so the old entries are never read
 again and expire by their TTL. If that bump does not reach Redis, other processes may serve the
 old entries until their TTL runs out (`skypanel.kit.cache`).
 
@@ -29,6 +29,11 @@ T = TypeVar("T")
 def cache_of(request: Request) -> Cache:
     cache: Cache = request.app.state.cache
     return cache
+
+
+PLATFORM = "platform"
+"""The generation scope of what shows platform-wide settings (cached pages): it moves on every
+change of a platform-wide cached namespace (settings, templates)."""
 
 
 def scope(organization_id: uuid.UUID) -> str:
@@ -106,7 +111,8 @@ async def _resolved(cache: Cache, key: str | OrgKey) -> str | None:
     return None if found is None else key.at(found[0])
 
 
-async def drop_organization(cache: Cache, organization_id: uuid.UUID) -> None:
-    """Make the organization's cached reads stale (call it once the change is committed).
-    Never raises: a bump the cache did not take leaves the old reads until their TTL."""
-    await cache.bump(scope(organization_id))
+async def drop_organizations(cache: Cache, *organization_ids: uuid.UUID) -> None:
+    """Make the organizations' cached reads stale (call it once the change is committed), in one
+    round trip however many there are. Never raises: a bump the cache did not take leaves the
+    old reads until their TTL."""
+    await cache.bump(*(scope(organization_id) for organization_id in organization_ids))

@@ -1,19 +1,24 @@
 """Who is calling, cached for a few seconds: the user and the acting membership, so cached reads
 need no database at all, and the one rule that decides whether a verified token may act for its
-account (`refusal`), used by the full path (`deps`) and the fast path (`fastpath`) alike.
+account (`refusal`), used by the full path (`deps`) and the fast path (`fastpath`) alike; and the
+same for a browser: its sign-in, the account and its organizations (`sign_in_stands`, used by
+`skypanel.web.page` on both paths).
 
 A user's entries are stored under the user's current generation (`user:{id}:g{n}:auth`,
-`user:{id}:g{n}:member:{choice}`); any change to a user (password, role, disabling) or to a
-membership calls `forget_users` once committed, which starts a new generation, so the old
-entries are never read again. With several processes and no Redis, or when that bump does not
-reach Redis, another process may trust a revoked token for at most `TTL` seconds."""
+`user:{id}:g{n}:member:{choice}`, `user:{id}:g{n}:memberships`; a sign-in's entry records the
+generation it was found live in); any change to a user (password, role, disabling), to a
+membership or to a sign-in (signing in or out, a refresh, a revocation) calls `forget_users`
+once committed, which starts a new generation, so the old entries are never read again. With
+several processes and no Redis, or when that bump does not reach Redis, another process may trust
+a revoked token or sign-in for at most `TTL` seconds."""
 
 from __future__ import annotations
 
 import enum
 import json
 import uuid
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 from skypanel.kit.cache import Cache
@@ -129,15 +134,26 @@ async def remember_user(cache: Cache, user: User, *, generation: int | None = No
     await cache.set(entries(user.id, current, None)[0], data, TTL)
 
 
-async def cached_membership(
-    cache: Cache, user_id: uuid.UUID, choice: str | None, *, generation: int | None = None
-) -> tuple[Organization, Membership] | None:
-    current = await _current(cache, user_id, generation)
-    if current is None:
-        return None
-    data = await cache.get(entries(user_id, current, choice)[1])
-    if data is None:
-        return None
+def _pack(found: tuple[Organization, Membership]) -> dict[str, Any]:
+    organization, membership = found
+    return {
+        "org": {
+            "id": str(organization.id),
+            "name": organization.name,
+            "slug": organization.slug,
+            "personal": organization.personal,
+            "created_at": _stamp(organization.created_at),
+            "updated_at": _stamp(organization.updated_at),
+        },
+        "member": {
+            "id": str(membership.id),
+            "role": membership.role,
+            "created_at": _stamp(membership.created_at),
+        },
+    }
+
+
+def _unpack(user_id: uuid.UUID, data: dict[str, Any]) -> tuple[Organization, Membership]:
     org, member = data["org"], data["member"]
     organization = Organization(
         id=uuid.UUID(org["id"]),
@@ -157,6 +173,16 @@ async def cached_membership(
     return organization, membership
 
 
+async def cached_membership(
+    cache: Cache, user_id: uuid.UUID, choice: str | None, *, generation: int | None = None
+) -> tuple[Organization, Membership] | None:
+    current = await _current(cache, user_id, generation)
+    if current is None:
+        return None
+    data = await cache.get(entries(user_id, current, choice)[1])
+    return None if data is None else _unpack(user_id, data)
+
+
 async def remember_membership(
     cache: Cache,
     user_id: uuid.UUID,
@@ -166,25 +192,69 @@ async def remember_membership(
     generation: int | None = None,
 ) -> None:
     current = await _current(cache, user_id, generation)
-    if current is None:
-        return
-    organization, membership = found
-    data = {
-        "org": {
-            "id": str(organization.id),
-            "name": organization.name,
-            "slug": organization.slug,
-            "personal": organization.personal,
-            "created_at": _stamp(organization.created_at),
-            "updated_at": _stamp(organization.updated_at),
-        },
-        "member": {
-            "id": str(membership.id),
-            "role": membership.role,
-            "created_at": _stamp(membership.created_at),
-        },
-    }
-    await cache.set(entries(user_id, current, choice)[1], data, TTL)
+    if current is not None:
+        await cache.set(entries(user_id, current, choice)[1], _pack(found), TTL)
+
+
+def _memberships_key(user_id: uuid.UUID, generation: int) -> str:
+    return f"user:{user_id}:g{generation}:memberships"
+
+
+async def cached_memberships(
+    cache: Cache, user_id: uuid.UUID, generation: int
+) -> list[tuple[Organization, Membership]] | None:
+    """Every organization the user belongs to, in joining order (a browser's switcher)."""
+    data = await cache.get(_memberships_key(user_id, generation))
+    return None if data is None else [_unpack(user_id, item) for item in data]
+
+
+async def remember_memberships(
+    cache: Cache,
+    user_id: uuid.UUID,
+    found: Sequence[tuple[Organization, Membership]],
+    generation: int,
+) -> None:
+    await cache.set(_memberships_key(user_id, generation), [_pack(item) for item in found], TTL)
+
+
+def _sign_in_key(token_hash: str) -> str:
+    return f"sign-in:{token_hash}"
+
+
+def sign_in_stands(
+    account: Standing | None, revoked: bool, expires_at: datetime, now: datetime
+) -> bool:
+    """The rule for a browser's sign-in (its refresh token), on the full path and the cached
+    one: it stands while the token is neither revoked nor expired and its account is active."""
+    return not revoked and expires_at > now and account is not None and account.is_active
+
+
+class SignIn(NamedTuple):
+    user_id: uuid.UUID
+    generation: int
+    expires_at: datetime
+
+
+async def cached_sign_in(cache: Cache, token_hash: str) -> SignIn | None:
+    """A browser sign-in found live under its user's current generation (a revocation starts a
+    new one, see `forget_users`); None leaves the decision to the database. Its expiry is still
+    for `sign_in_stands` to check."""
+    data = await cache.get(_sign_in_key(token_hash))
+    if data is None:
+        return None
+    user_id = uuid.UUID(data["user"])
+    current = await user_generation(cache, user_id)
+    if current is None or current != data["generation"]:
+        return None
+    return SignIn(user_id, current, datetime.fromtimestamp(data["expires"], UTC))
+
+
+async def remember_sign_in(
+    cache: Cache, token_hash: str, user_id: uuid.UUID, expires_at: datetime, generation: int
+) -> None:
+    """Cache a live sign-in under the user's generation read before the token was loaded."""
+    entry = {"user": str(user_id), "expires": expires_at.timestamp(), "generation": generation}
+    await cache.set(_sign_in_key(token_hash), entry, TTL)
 
 
 async def forget_users(cache: Cache, *user_ids: uuid.UUID) -> None:

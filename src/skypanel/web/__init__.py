@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from skypanel.web import (
@@ -32,6 +35,7 @@ from skypanel.web import (
     topups,
     webhooks,
 )
+from skypanel.web.pagecache import CachedPages, is_cached
 from skypanel.web.rendering import HERE
 
 ROUTERS = (
@@ -68,3 +72,16 @@ def install_web(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+
+def cached_paths() -> list[re.Pattern[str]]:
+    """The paths of the pages kept whole for a few seconds (`skypanel.web.pagecache`)."""
+    return [
+        route.path_regex
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and is_cached(route.endpoint)
+    ]
+
+
+__all__ = ["ROUTERS", "CachedPages", "cached_paths", "install_web"]

@@ -14,6 +14,7 @@ from skypanel.subscriptions import endpoints as subscriptions
 from skypanel.subscriptions.schemas import ProjectBrief, SubscriptionOut
 from skypanel.wallet.endpoints import get_wallet, list_transactions
 from skypanel.web.page import CustomerPage, Page
+from skypanel.web.pagecache import cached_page
 from skypanel.web.routing import page_router
 from skypanel.web.usage import usage_bars
 
@@ -49,6 +50,7 @@ async def dashboard_projects(page: CustomerPage) -> Response:
 
 
 @router.get("/")
+@cached_page
 async def dashboard(page: CustomerPage) -> Response:
     org, session = page.org, page.session
     subscription = await current_subscription(page)

@@ -15,6 +15,7 @@ from skypanel.subscriptions.endpoints import list_cycles
 from skypanel.subscriptions.repository import monthly_spend
 from skypanel.wallet.endpoints import get_wallet, list_transactions
 from skypanel.web.page import CustomerPage, Page
+from skypanel.web.pagecache import cached_page
 from skypanel.web.routing import page_router
 
 router = page_router()
@@ -32,6 +33,7 @@ EVENT_TYPES = (
 
 
 @router.get("/wallet")
+@cached_page
 async def wallet(
     page: CustomerPage, kind: Kind | None = None, cursor: str | None = None
 ) -> Response:
@@ -61,6 +63,7 @@ async def _has_profile(page: Page) -> bool:
 
 
 @router.get("/billing")
+@cached_page
 async def billing_history(page: CustomerPage, cursor: str | None = None) -> Response:
     """The billing cycles, each charge with its invoice."""
     cycles = await list_cycles(page.org, page.session, cursor, PAGE_SIZE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -13,13 +14,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from skypanel.accounts import repository as users
 from skypanel.accounts.security import hash_refresh_token
 from skypanel.config import Settings
+from skypanel.http import principals
 from skypanel.http.caching import cache_of
 from skypanel.http.deps import AppSettings, Session
 from skypanel.kit import clock
+from skypanel.kit.cache import Cache
 from skypanel.kit.errors import Forbidden, InvalidInput
-from skypanel.models import Organization, User
+from skypanel.models import Membership, Organization, User
 from skypanel.organizations import repository as orgs
-from skypanel.organizations.auth import org_context
 from skypanel.organizations.context import OrgContext
 from skypanel.platform.service import cached_setting
 from skypanel.web import cookies
@@ -181,22 +183,43 @@ async def _page(request: Request, session: Session, settings: AppSettings) -> Pa
         signed_in = request.cookies.get(cookies.SESSION)
         if not cookies.csrf_valid(settings, sent_secret, sent, signed_in):
             raise CsrfRejected
-    branding: dict[str, Any] = await cached_setting(cache_of(request), session, "branding")
+    cache = cache_of(request)
+    branding: dict[str, Any] = await cached_setting(cache, session, "branding")
     page = Page(request, session, settings, branding, secret)
-    page.viewer = await _viewer(session, request.cookies.get(cookies.SESSION))
+    page.viewer = await _viewer(cache, session, request.cookies.get(cookies.SESSION))
     request.state.page = page
     return page
 
 
-async def _viewer(session: AsyncSession, token: str | None) -> User | None:
-    """The account behind a session cookie, if the sign-in is still live."""
+async def _viewer(cache: Cache, session: AsyncSession, token: str | None) -> User | None:
+    """The account behind a session cookie, if the sign-in is still live: from the cache when
+    it was found live under the user's current generation, else from the database."""
     if not token:
         return None
-    stored = await users.refresh_by_hash(session, hash_refresh_token(token))
-    if stored is None or stored.revoked_at is not None or stored.expires_at <= clock.now():
+    token_hash, now = hash_refresh_token(token), clock.now()
+    signed_in = await principals.cached_sign_in(cache, token_hash)
+    if signed_in is not None:
+        cached = await principals.cached_user(
+            cache, signed_in.user_id, generation=signed_in.generation
+        )
+        if cached is not None:
+            stands = principals.sign_in_stands(cached, False, signed_in.expires_at, now)
+            return cached if stands else None
+    stored = await users.refresh_by_hash(session, token_hash, lock=False)
+    if stored is None:
         return None
+    # The generation is read before the sign-in is read (again) and the account: a revocation
+    # that commits meanwhile leaves what is remembered here under a generation gone stale.
+    generation = await principals.user_generation(cache, stored.user_id)
+    await session.refresh(stored)
     user = await users.get(session, stored.user_id)
-    return user if user is not None and user.is_active else None
+    if not principals.sign_in_stands(user, stored.revoked_at is not None, stored.expires_at, now):
+        return None
+    assert user is not None
+    if generation is not None:
+        await principals.remember_user(cache, user, generation=generation)
+        await principals.remember_sign_in(cache, token_hash, user.id, stored.expires_at, generation)
+    return user
 
 
 PublicPage = Annotated[Page, Depends(_page)]
@@ -204,14 +227,34 @@ PublicPage = Annotated[Page, Depends(_page)]
 
 async def _signed_in(page: PublicPage) -> Page:
     user = page.user
-    rows = await orgs.memberships_of(page.session, user.id)
+    rows = await _memberships(page, user)
     page.organizations = [(org, member.role) for org, member in rows]
-    chosen = page.request.cookies.get(cookies.ORGANIZATION)
-    if chosen and chosen in {str(org.id) for org, _ in rows}:
-        page.acting = await org_context(page.session, user, chosen)
-    elif rows:
-        page.acting = await org_context(page.session, user, None)
+    picked = acting(rows, page.request.cookies.get(cookies.ORGANIZATION))
+    if picked is not None:
+        page.acting = OrgContext(organization=picked[0], membership=picked[1], user=user)
     return page
+
+
+def acting(
+    rows: Sequence[tuple[Organization, Membership]], chosen: str | None
+) -> tuple[Organization, Membership] | None:
+    """The organization a browser acts in: the one its cookie chose, if still a member of it,
+    else the first it joined."""
+    return next((row for row in rows if str(row[0].id) == chosen), rows[0] if rows else None)
+
+
+async def _memberships(page: Page, user: User) -> Sequence[tuple[Organization, Membership]]:
+    """The viewer's organizations (the switcher; the first acts unless the cookie chose one)."""
+    cache = cache_of(page.request)
+    generation = await principals.user_generation(cache, user.id)
+    if generation is not None:
+        found = await principals.cached_memberships(cache, user.id, generation)
+        if found is not None:
+            return found
+    rows = await orgs.memberships_of(page.session, user.id)
+    if generation is not None:
+        await principals.remember_memberships(cache, user.id, rows, generation)
+    return rows
 
 
 SignedInPage = Annotated[Page, Depends(_signed_in)]

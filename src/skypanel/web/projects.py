@@ -15,6 +15,7 @@ from skypanel.services import endpoints as services
 from skypanel.web import forms
 from skypanel.web.dashboard import current_subscription
 from skypanel.web.page import CustomerPage
+from skypanel.web.pagecache import cached_page
 from skypanel.web.routing import page_router
 
 router = page_router("/projects")
@@ -39,6 +40,7 @@ async def create(page: CustomerPage) -> Response:
 
 
 @router.get("/{project_name}")
+@cached_page
 async def detail(project_name: str, page: CustomerPage) -> Response:
     project = await projects.get_project(page.request, project_name, page.org, page.session)
     listed = await services.list_services(page.request, project_name, page.org, page.session)

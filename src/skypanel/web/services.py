@@ -15,6 +15,7 @@ from skypanel.services.schemas import EnvIn, LogsOut, ResourcesIn, ServiceOut
 from skypanel.services.secrets import service_env
 from skypanel.web import forms
 from skypanel.web.page import CustomerPage, Page
+from skypanel.web.pagecache import cached_page
 from skypanel.web.routing import page_router
 
 router = page_router("/projects/{project_name}/services/{service_name}")
@@ -34,6 +35,7 @@ async def _live(
 
 
 @router.get("")
+@cached_page
 async def detail(project_name: str, service_name: str, page: CustomerPage) -> Response:
     item = await _live(page, project_name, service_name)
     return page.render(

@@ -1,0 +1,193 @@
+"""Whole pages kept for a few seconds (`skypanel.web.pagecache`): a warm page needs no database,
+carries this request's CSP nonce and the session's CSRF token, follows the viewer's own changes
+at once, and is never shown to another viewer, in another organization, or after a sign-out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from skypanel.config import get_settings
+from skypanel.web import cookies
+from tests.support import PASSWORD, Account, register, subscribed
+
+PAGES = ("/", "/wallet", "/billing")
+
+
+def _app(client: httpx.AsyncClient) -> FastAPI:
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    app = transport.app
+    assert isinstance(app, FastAPI)
+    return app
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL statements run on `engine` inside the block."""
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@asynccontextmanager
+async def browser(client: httpx.AsyncClient, account: Account) -> AsyncIterator[httpx.AsyncClient]:
+    """Another client of the same app, signed in through the web form as a browser is."""
+    app = _app(client)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("203.0.113.8", 50001)),
+        base_url="http://skypanel.test",
+    ) as signed:
+        await signed.get("/login")
+        token = cookies.csrf_token(get_settings(), signed.cookies[cookies.CSRF], None)
+        answer = await signed.post(
+            "/login",
+            data={"email": account.email, "password": PASSWORD, cookies.CSRF_FIELD: token},
+        )
+        assert answer.status_code == 303, answer.text
+        yield signed
+
+
+def _nonce(response: httpx.Response) -> str:
+    found = re.search(r"'nonce-([^']+)'", response.headers["content-security-policy"])
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.fixture
+async def shop(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession], alice: Account, server: object
+) -> Account:
+    await subscribed(client, db, alice)
+    return alice
+
+
+async def test_a_warm_page_needs_no_database_and_is_this_requests_page(
+    client: httpx.AsyncClient, engine: AsyncEngine, shop: Account
+) -> None:
+    async with browser(client, shop) as tab:
+        for path in PAGES:
+            with statements(engine) as cold:
+                first = await tab.get(path)
+            assert first.status_code == 200, path
+            assert cold, f"{path}: the first view reads the database"
+            with statements(engine) as warm:
+                second = await tab.get(path)
+            assert second.status_code == 200
+            assert warm == [], f"{path} read the database again: {warm}"
+            # The same page, with the session's CSRF token in it (its forms post), under this
+            # request's own CSP nonce.
+            assert _nonce(second) != _nonce(first)
+            assert second.text == first.text
+            csrf = cookies.csrf_token(
+                get_settings(), tab.cookies[cookies.CSRF], tab.cookies[cookies.SESSION]
+            )
+            assert csrf in second.text
+
+
+async def test_the_viewers_own_change_shows_on_the_next_request(
+    client: httpx.AsyncClient, shop: Account
+) -> None:
+    async with browser(client, shop) as tab:
+        before = await tab.get("/")
+        assert "launch-site" not in before.text
+        created = await client.post(
+            "/api/containers/projects", headers=shop.headers, json={"projectName": "launch-site"}
+        )
+        assert created.status_code in (201, 202), created.text
+        after = await tab.get("/")
+        assert "launch-site" in after.text
+
+
+async def test_a_page_is_never_shown_in_another_organization_or_to_another_viewer(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession], shop: Account
+) -> None:
+    await client.post(
+        "/api/containers/projects", headers=shop.headers, json={"projectName": "alice-secret"}
+    )
+    bob = await register(client, "bob@example.com")
+    await subscribed(client, db, bob)
+    async with browser(client, shop) as alices, browser(client, bob) as bobs:
+        assert "alice-secret" in (await alices.get("/")).text
+        assert "alice-secret" in (await alices.get("/")).text
+        for _ in range(2):
+            theirs = await bobs.get("/")
+            assert theirs.status_code == 200
+            assert "alice-secret" not in theirs.text
+        # Bob joins Alice's organization and switches to it, then back to his own.
+        invited = await client.post(
+            f"/api/organizations/{shop.organization_id}/members",
+            headers=shop.headers,
+            json={"email": bob.email, "role": "member"},
+        )
+        assert invited.status_code in (200, 201), invited.text
+        bobs.cookies.set(cookies.ORGANIZATION, str(shop.organization_id))
+        assert "alice-secret" in (await bobs.get("/")).text
+        bobs.cookies.set(cookies.ORGANIZATION, str(bob.organization_id))
+        assert "alice-secret" not in (await bobs.get("/")).text
+        # Removed from it, the page of Alice's organization is not his any more.
+        removed = await client.delete(
+            f"/api/organizations/{shop.organization_id}/members/{bob.user_id}",
+            headers=shop.headers,
+        )
+        assert removed.status_code in (200, 204), removed.text
+        bobs.cookies.set(cookies.ORGANIZATION, str(shop.organization_id))
+        assert "alice-secret" not in (await bobs.get("/")).text
+
+
+@pytest.mark.parametrize("how", ["sign-out", "password change"])
+async def test_a_warm_page_is_not_served_once_the_sign_in_ends(
+    client: httpx.AsyncClient, shop: Account, how: str
+) -> None:
+    async with browser(client, shop) as tab:
+        assert (await tab.get("/")).status_code == 200
+        assert (await tab.get("/")).status_code == 200
+        if how == "sign-out":
+            ended = await client.post(
+                "/api/auth/logout", json={"refreshToken": _refresh_token(tab)}
+            )
+        else:
+            ended = await client.post(
+                "/api/auth/password",
+                headers=shop.headers,
+                json={"currentPassword": PASSWORD, "newPassword": "another horse battery staple"},
+            )
+        assert ended.status_code in (200, 204), ended.text
+        after = await tab.get("/", follow_redirects=False)
+        assert after.status_code == 303
+        assert after.headers["location"].startswith("/login")
+
+
+def _refresh_token(tab: httpx.AsyncClient) -> str:
+    return tab.cookies[cookies.SESSION]
+
+
+async def test_a_page_with_a_flash_is_rendered_not_served_from_the_cache(
+    client: httpx.AsyncClient, shop: Account
+) -> None:
+    async with browser(client, shop) as tab:
+        assert (await tab.get("/")).status_code == 200
+        token = cookies.csrf_token(
+            get_settings(), tab.cookies[cookies.CSRF], tab.cookies[cookies.SESSION]
+        )
+        posted = await tab.post(
+            "/projects", data={"project_name": "flashy", cookies.CSRF_FIELD: token}
+        )
+        assert posted.status_code == 303, posted.text
+        shown = await tab.get("/")
+        assert "Deploy its first service." in shown.text
+        assert "Deploy its first service." not in (await tab.get("/")).text
