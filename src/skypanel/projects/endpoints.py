@@ -9,7 +9,6 @@ from skypanel.http.caching import CachedRead
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
-from skypanel.kit.uow import release
 from skypanel.models import ContainerProject, EasypanelOperation
 from skypanel.operations.service import operation_ref
 from skypanel.organizations.auth import CurrentOrg
@@ -17,7 +16,6 @@ from skypanel.organizations.context import OrgContext
 from skypanel.projects import repository, service
 from skypanel.projects.env import project_env
 from skypanel.projects.schemas import EnvIn, ProjectDetail, ProjectIn, ProjectOut, ServiceBrief
-from skypanel.servers.degraded import server_of, when_down
 from skypanel.services import status as live
 
 router = APIRouter(prefix="/api/containers/projects", tags=["projects"])
@@ -47,21 +45,21 @@ async def _detail(
 ) -> ProjectDetail:
     """The project and its services, with their live status when `request` is given (one read of
     the server's task counts; the answers to changes show what was recorded). While the server is
-    down the statuses are as recorded and `degraded` says so."""
+    down or does not answer the statuses are as recorded and `degraded` says so."""
     await session.flush()
     services = await repository.services_of(session, project.id)
     briefs = [ServiceBrief.model_validate(item) for item in services]
     degraded = None
     if request is not None:
-        degraded = when_down(await server_of(session, project.server_id))
-        await release(session)
-    if request is not None and degraded is None:
         state = request.app.state
         timing = live.Timing.of(state.settings)
-        observed = await live.observe_project(state.clients, state.cache, project, services, timing)
+        seen = await live.observe_services(
+            session, state.clients, state.cache, timing, project, services
+        )
+        degraded = seen.degraded
         briefs = [
-            brief.model_copy(update={"status": seen.status, "last_error": seen.error})
-            for brief, seen in zip(briefs, observed, strict=True)
+            brief.model_copy(update={"status": observed.status, "last_error": observed.error})
+            for brief, observed in zip(briefs, seen.observed, strict=True)
         ]
     counts: dict[str, int] = {}
     for brief in briefs:

@@ -68,11 +68,14 @@ class ClientPool:
                 if server_id is None
                 else await repository.get(session, server_id)
             )
-        if server is None or not server.active:
+        if server is None:
             raise NoServer("No active Easypanel server is configured", retryable=True)
-        return await self._client(server)
+        return await self.client_of(server)
 
-    async def _client(self, server: EasypanelServer) -> EasypanelClient:
+    async def client_of(self, server: EasypanelServer) -> EasypanelClient:
+        """The client of a server row already read."""
+        if not server.active:
+            raise NoServer("No active Easypanel server is configured", retryable=True)
         version = (server.api_url, server.api_key_encrypted, server.dialect)
         cached = self._clients.get(server.id)
         if cached and cached[0] == version:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -10,7 +10,6 @@ from fastapi.responses import StreamingResponse
 
 from skypanel.accounts.auth import verified_user
 from skypanel.domains.service import default_address, service_domain
-from skypanel.easypanel import EasypanelError
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit import envvars
@@ -24,7 +23,8 @@ from skypanel.organizations.auth import CurrentOrg
 from skypanel.organizations.context import OrgContext
 from skypanel.projects.repository import services_of
 from skypanel.projects.service import get as get_project
-from skypanel.servers.degraded import note, refuse_when_down, server_of, when_down
+from skypanel.servers.degraded import refuse_when_down, server_of
+from skypanel.servers.schemas import Degraded
 from skypanel.services import logs, service, templated
 from skypanel.services import status as live
 from skypanel.services.schemas import (
@@ -119,33 +119,36 @@ async def list_services(
     request: Request, project_name: str, org: CurrentOrg, session: Session
 ) -> list[ServiceOut]:
     """The project's services with their live status (one read of the server's task counts); as
-    recorded, with `degraded`, while their server is down."""
+    recorded, with `degraded`, while their server is down or does not answer."""
     project = await get_project(session, org, project_name)
     items = await services_of(session, project.id)
     domain = await service_domain(session)
-    degraded = when_down(await server_of(session, project.server_id))
-    await release(session)
-    if degraded is not None:
-        return [
-            view(project, item, domain=domain).model_copy(update={"degraded": degraded})
-            for item in items
-        ]
-    state = request.app.state
-    timing = live.Timing.of(state.settings)
-    observed = await live.observe_project(state.clients, state.cache, project, items, timing)
+    seen = await _observed(request, session, project, items)
     return [
-        _seen(view(project, item, domain=domain), seen)
-        for item, seen in zip(items, observed, strict=True)
+        _seen(view(project, item, domain=domain), observed, seen.degraded)
+        for item, observed in zip(items, seen.observed, strict=True)
     ]
 
 
-def _seen(shown: ServiceOut, seen: live.Observed) -> ServiceOut:
+async def _observed(
+    request: Request,
+    session: Session,
+    project: ContainerProject,
+    items: Sequence[ContainerService],
+) -> live.Live:
+    state = request.app.state
+    timing = live.Timing.of(state.settings)
+    return await live.observe_services(session, state.clients, state.cache, timing, project, items)
+
+
+def _seen(shown: ServiceOut, seen: live.Observed, degraded: Degraded | None) -> ServiceOut:
     """The answer with the status observed now; the record keeps what SkyPanel last did."""
     return shown.model_copy(
         update={
             "status": seen.status,
             "last_error": seen.error,
             "status_message": live.sentence(seen.status, seen.error),
+            "degraded": degraded,
         }
     )
 
@@ -231,31 +234,12 @@ async def get_service(
     reveal: bool = False,
 ) -> ServiceOut:
     """The service with its live status; `?reveal=true` (owners, admins) shows secret values.
-    While its server does not answer: as recorded, with `degraded` saying so."""
+    While its server is down or does not answer: as recorded, with `degraded` saying so."""
     project, item = await service.get(session, org, project_name, service_name)
     domain = await service_domain(session)
-    server = await server_of(session, project.server_id)
-    await release(session)
+    seen = await _observed(request, session, project, [item])
     shown = view(project, item, reveal=_may_reveal(org, reveal), domain=domain)
-    degraded = when_down(server)
-    if degraded is not None:
-        return shown.model_copy(update={"degraded": degraded})
-    state = request.app.state
-    try:
-        client = await state.clients.client_for(project.server_id)
-        observed = await live.observe(
-            client,
-            state.cache,
-            project.server_id,
-            project.easypanel_project_name,
-            item,
-            live.Timing.of(state.settings),
-        )
-    except EasypanelError as exc:
-        if not exc.retryable:
-            raise
-        return shown.model_copy(update={"degraded": note(server)})
-    return _seen(shown, observed)
+    return _seen(shown, seen.observed[0], seen.degraded)
 
 
 @router.post(

@@ -27,13 +27,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from skypanel.config import Settings
 from skypanel.easypanel import EasypanelClient, EasypanelError, swarm_name
 from skypanel.easypanel.workload import database_kind
 from skypanel.kit import clock
 from skypanel.kit.cache import Cache
+from skypanel.kit.uow import release
 from skypanel.models import ContainerProject, ContainerService
-from skypanel.operations.service import ClientSource
+from skypanel.servers.clients import ClientPool
+from skypanel.servers.degraded import note, server_of, when_down
+from skypanel.servers.schemas import Degraded
 
 TASKS_TTL = 2.0
 HEALTH_TTL = 900.0
@@ -226,22 +231,42 @@ async def observe(
     return observed
 
 
-async def observe_project(
-    clients: ClientSource,
+@dataclass(frozen=True, slots=True)
+class Live:
+    """Services as a read shows them: their observed states, and `degraded` when the server
+    did not answer (the states are then as recorded)."""
+
+    observed: list[Observed]
+    degraded: Degraded | None = None
+
+
+async def observe_services(
+    session: AsyncSession,
+    clients: ClientPool,
     cache: Cache,
+    timing: Timing,
     project: ContainerProject,
     services: Sequence[ContainerService],
-    timing: Timing,
-) -> list[Observed]:
-    """The services of one project with one read of the task counts (and one read of the deploy
-    actions per service still deploying); as recorded while Easypanel does not answer."""
-    if all(item.status in SETTLED for item in services):
-        return [Observed(item.status, item.last_error) for item in services]
-    client = await clients.client_for(project.server_id)
+) -> Live:
+    """The live read every service view makes: the server's state from the database, the
+    session released, then one read of the server's task counts (and of the deploy actions of
+    each service still deploying). While the server is down, or when it does not answer, the
+    services are as recorded and `degraded` says so; an error that is not about reaching the
+    server is raised."""
+    server = await server_of(session, project.server_id)
+    await release(session)
+    recorded = [Observed(item.status, item.last_error) for item in services]
+    degraded = when_down(server)
+    if degraded is not None or all(item.status in SETTLED for item in services):
+        return Live(recorded, degraded)
     name = project.easypanel_project_name
     try:
-        return [
-            await observe(client, cache, project.server_id, name, item, timing) for item in services
+        client = await clients.client_of(server)
+        observed = [
+            await observe(client, cache, server.id, name, item, timing) for item in services
         ]
-    except EasypanelError:
-        return [Observed(item.status, item.last_error) for item in services]
+    except EasypanelError as exc:
+        if not exc.retryable:
+            raise
+        return Live(recorded, note(server))
+    return Live(observed)
