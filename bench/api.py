@@ -23,10 +23,21 @@ from skypanel.emulator import RunningEmulator, running_emulator
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.tokens import issue_access_token
 from skypanel.servers.service import save as save_server
-from skypanel.web.cookies import SESSION
+from skypanel.web.cookies import CSRF, SESSION
 
 SECRET = secrets.token_urlsafe(48)
 KEYS = new_encryption_key()
+
+
+PROJECT, SERVICE = "p1", "s1"
+"""Every benchmark organization has them (`bench.dataset`)."""
+PAGES = (
+    ("dashboard", "/"),
+    ("project", f"/projects/{PROJECT}"),
+    ("service", f"/projects/{PROJECT}/services/{SERVICE}"),
+    ("wallet", "/wallet"),
+    ("billing history", "/billing"),
+)
 
 
 def _token(dataset: Dataset, n: int) -> str:
@@ -34,18 +45,19 @@ def _token(dataset: Dataset, n: int) -> str:
 
 
 def _signed_in(server: Server, dataset: Dataset, n: int) -> dict[str, str]:
-    """A browser's session cookie for user `n` (the page answers 200, not a sign-in redirect)."""
+    """A browser's cookies for user `n`: its session, and the CSRF cookie the first page set (a
+    browser sends both on every page after that)."""
     login = httpx.post(
         server.url + "/api/auth/login",
         json={"email": dataset.email(n), "password": dataset.password},
         timeout=30,
     )
     login.raise_for_status()
-    headers = {"Cookie": f"{SESSION}={login.json()['refreshToken']}"}
-    page = httpx.get(server.url + "/", headers=headers, timeout=30)
+    session = f"{SESSION}={login.json()['refreshToken']}"
+    page = httpx.get(server.url + "/", headers={"Cookie": session}, timeout=30)
     if page.status_code != 200:
         raise RuntimeError(f"the dashboard answered {page.status_code}, not 200")
-    return headers
+    return {"Cookie": f"{session}; {CSRF}={page.cookies[CSRF]}"}
 
 
 def _calls(emulator: RunningEmulator, server: Server, path: str, headers: dict[str, str]) -> int:
@@ -87,12 +99,15 @@ async def main(args: argparse.Namespace) -> list[tuple[str, str]]:
                 "SKYPANEL_DATABASE_POOL_SIZE": "20",
             }
             with panel_server(env) as server:
-                return await asyncio.to_thread(measure, args, emulator, server, dataset)
+                rows, baseline = await asyncio.to_thread(measure, args, emulator, server, dataset)
+            return rows + await asyncio.to_thread(scaling, args, env, dataset, baseline)
 
 
 def measure(
     args: argparse.Namespace, emulator: RunningEmulator, server: Server, dataset: Dataset
-) -> list[tuple[str, str]]:
+) -> tuple[list[tuple[str, str]], list[LoadResult]]:
+    """Every figure next to both ceilings; also the cached read and the dashboard page, which
+    `scaling` compares with two workers."""
     one = {"Authorization": f"Bearer {_token(dataset, 1)}"}
     many = [_token(dataset, n) for n in range(1, min(dataset.organizations, 5000) + 1)]
     load = {"seconds": args.seconds, "connections": args.connections}
@@ -109,29 +124,64 @@ def measure(
         wrk(bare.url + "/", headers={}, seconds=1, connections=args.connections)
         server_ceiling = wrk(bare.url + "/", headers={}, **load)
     framework_ceiling = warm("/healthz", {})
+    browser = _signed_in(server, dataset, 1)
     cached = warm("/api/containers/projects", one)
-    cold = hit("/api/containers/projects", headers={}, tokens=many)
-    usage = warm("/api/containers/subscription/usage", one)
-    dashboard = warm("/", _signed_in(server, dataset, 1))
+    pages = [(f"{name} page (HTML, browser session)", warm(path, browser)) for name, path in PAGES]
+    measured = [
+        ("server ceiling: bare ASGI app, fixed JSON", server_ceiling),
+        ("framework ceiling: /healthz", framework_ceiling),
+        ("projects, cached", cached),
+        (
+            f"projects, {len(many):,} organizations in turn (each cold at first)",
+            hit("/api/containers/projects", headers={}, tokens=many),
+        ),
+        (
+            f"service detail, {len(many):,} services in turn (each cold at first)",
+            hit(f"/api/containers/projects/{PROJECT}/services/{SERVICE}", headers={}, tokens=many),
+        ),
+        ("usage, cached", warm("/api/containers/subscription/usage", one)),
+        *pages,
+    ]
     rows = [
         ("data", f"{dataset.organizations:,} organizations, {args.counts_text}"),
         (
             "load",
             f"wrk, 2 threads, {args.connections} connections, {args.seconds} s per endpoint"
-            " after a 1 s warm-up that is not counted (none for the cold list)",
+            " after a 1 s warm-up that is not counted (none for the cold reads)",
         ),
     ]
-    for name, result in (
-        ("server ceiling: bare ASGI app, fixed JSON", server_ceiling),
-        ("framework ceiling: /healthz", framework_ceiling),
-        ("projects, cached", cached),
-        (f"projects, {len(many):,} organizations in turn (each cold at first)", cold),
-        ("usage, cached", usage),
-        ("dashboard page (HTML)", dashboard),
-    ):
+    for name, result in measured:
         rows.append((name, figure(result, server_ceiling, framework_ceiling)))
     rows.append(("web worker peak RSS", f"{server.peak_rss_mb():.0f} MB"))
     rows += calls_per_view(emulator, server, dataset)
+    return rows, [cached, pages[0][1]]
+
+
+def scaling(
+    args: argparse.Namespace, env: dict[str, str], dataset: Dataset, one_worker: list[LoadResult]
+) -> list[tuple[str, str]]:
+    """The same cached read and page under `--workers 2`, as a ratio to one worker."""
+    with panel_server(env, workers=2) as server:
+        browser = _signed_in(server, dataset, 1)
+        load = {"seconds": args.seconds, "connections": args.connections}
+        two = []
+        for path, headers in (
+            ("/api/containers/projects", {"Authorization": f"Bearer {_token(dataset, 1)}"}),
+            ("/", browser),
+        ):
+            wrk(server.url + path, headers=headers, seconds=1, connections=args.connections)
+            two.append(wrk(server.url + path, headers=headers, **load))
+    rows = []
+    for name, single, double in zip(
+        ("projects, cached", "dashboard page"), one_worker, two, strict=True
+    ):
+        rows.append(
+            (
+                f"--workers 2: {name}",
+                f"{double.requests_per_second:8,.0f} req/s  p99 {double.p99_ms:6.2f} ms"
+                f"  x{double.requests_per_second / single.requests_per_second:.2f} of one worker",
+            )
+        )
     return rows
 
 

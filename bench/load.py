@@ -41,14 +41,17 @@ class Server:
 
 
 @contextmanager
-def serve(target: str, env: dict[str, str], *, factory: bool = False) -> Iterator[Server]:
-    """The ASGI app `target` under `skypanel serve`'s settings (one uvicorn worker) on a free
-    port, until the block ends: the panel and the bare ceiling run under the same command."""
+def serve(
+    target: str, env: dict[str, str], *, factory: bool = False, workers: int = 1
+) -> Iterator[Server]:
+    """The ASGI app `target` under `skypanel serve`'s settings (one uvicorn worker unless told)
+    on a free port, until the block ends: the panel and the bare ceiling run under the same
+    command."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", target, *(["--factory"] if factory else []),
         "--app-dir", str(ROOT), "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log",
+        "--log-level", "warning", "--no-access-log", "--workers", str(workers),
     ]  # fmt: skip
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -68,8 +71,8 @@ def serve(target: str, env: dict[str, str], *, factory: bool = False) -> Iterato
         process.wait(timeout=30)
 
 
-def panel_server(env: dict[str, str]) -> AbstractContextManager[Server]:
-    return serve("skypanel.app:create_app", env, factory=True)
+def panel_server(env: dict[str, str], *, workers: int = 1) -> AbstractContextManager[Server]:
+    return serve("skypanel.app:create_app", env, factory=True, workers=workers)
 
 
 def bare_server() -> AbstractContextManager[Server]:
