@@ -287,7 +287,7 @@ async def _ended_on_target(
     [move] = (
         await client.get(f"{ORGS}/{account.organization_id}/moves", headers=admin.headers)
     ).json()
-    assert (move["state"], move["stepsDone"], move["stepsTotal"]) == ("done", 7, 7)
+    assert (move["state"], move["stepsDone"], move["stepsTotal"]) == ("done", 8, 8)
     assert move["lastError"] is None
 
 
@@ -330,16 +330,29 @@ async def test_a_move_carries_a_database_by_backup_and_restore(
     dry = (await client.post(route, headers=admin.headers, json={"serverId": target})).json()
     assert [(s["kind"], s["server"]) for s in dry["steps"]] == [
         ("project", "target"),
-        ("app", "target"),
+        ("stop", "source"),
         ("backup", "source"),
         ("database", "target"),
         ("restore", "target"),
+        ("app", "target"),
         ("switch", "target"),
         ("cleanup", "source"),
     ]
+    assert dry["steps"][1]["description"] == (
+        f"Stop the app {project}/web on source so that nothing writes to {project}/main-db"
+        " while it moves"
+    )
     assert [(d["service"], d["downtime"]) for d in dry["downtimes"]] == [
-        ("web", "none: recreated before the switch"),
-        ("main-db", "from the backup's start to the restore's end"),
+        (
+            "web",
+            "from its stop on source, before the backup of main-db, until it runs on target"
+            " after the restore, so that no write is lost",
+        ),
+        (
+            "main-db",
+            "from the backup's start to the restore's end; web stops on source meanwhile,"
+            " so no write is lost",
+        ),
     ]
 
     started = await client.post(
@@ -364,16 +377,18 @@ async def test_a_move_broken_in_the_middle_resumes_and_ends_the_same(
     small_server: RunningEmulator,
     fresh: None,
 ) -> None:
-    """The app's creation and the restore take effect but their answers are lost; then a
-    worker claims the restore's retry and dies. After its lease the sweep takes the move up and
-    ends it; the steps already done are not repeated, the repeated ones do no harm."""
+    """The app's stop on the source, the restore and the app's creation take effect but their
+    answers are lost; then a worker claims the app's retry and dies. After its lease the sweep
+    takes the move up and ends it; the steps already done are not repeated, the repeated ones
+    do no harm, and the app stays stopped on the source all along."""
     account, target, project, _ = await _with_database(
         client, db, admin, s3, big_server, small_server
     )
-    small_server.controller.fail("services.app.createService", status=504, after_effect=True)
+    big_server.controller.fail("services.app.stopService", status=504, after_effect=True)
     small_server.controller.fail(
         "databaseBackups.restoreDatabaseBackup", status=504, after_effect=True
     )
+    small_server.controller.fail("services.app.createService", status=504, after_effect=True)
 
     started = await client.post(
         f"{ORGS}/{account.organization_id}/move",
@@ -382,31 +397,39 @@ async def test_a_move_broken_in_the_middle_resumes_and_ends_the_same(
     )
 
     assert started.status_code == 202, started.text
-    assert _services(small_server, project) == ["web"]
-    assert project in _projects(big_server)
+    assert big_server.controller.tasks(project, "web") == (0, 0)
+    [stop] = await _operations(db, "easypanel.move.stop")
+    assert (stop["status"], stop["attempts"]) == ("pending", 1)
     runner = runner_of(client)
     later = clock.now() + timedelta(minutes=15)
     await _sweep_at(runner, later)
-    assert _services(small_server, project) == ["main-db", "web"]
+    assert _services(small_server, project) == ["main-db"]
+    assert big_server.controller.tasks(project, "web") == (0, 0)
+    later += timedelta(minutes=15)
+    await _sweep_at(runner, later)
     [restore] = await _operations(db, "easypanel.move.restore")
-    assert (restore["status"], restore["attempts"]) == ("pending", 1)
+    assert (restore["status"], restore["attempts"]) == ("succeeded", 2)
+    assert _services(small_server, project) == ["main-db", "web"]
+    [app] = await _operations(db, "easypanel.move.app")
+    assert (app["status"], app["attempts"]) == ("pending", 1)
     assert project in _projects(big_server)
 
     later += timedelta(minutes=15)
-    await _claimed_then_died(db, restore["id"], later)
+    await _claimed_then_died(db, app["id"], later)
     await _sweep_at(runner, later)
-    [restore] = await _operations(db, "easypanel.move.restore")
-    assert (restore["status"], restore["attempts"]) == ("running", 2)
-    assert project in _projects(big_server)
+    [app] = await _operations(db, "easypanel.move.app")
+    assert (app["status"], app["attempts"]) == ("running", 2)
+    assert big_server.controller.tasks(project, "web") == (0, 0)
 
     await _sweep_at(runner, later + LEASE + timedelta(seconds=61))
-    [restore] = await _operations(db, "easypanel.move.restore")
-    assert (restore["status"], restore["attempts"]) == ("succeeded", 3)
+    [app] = await _operations(db, "easypanel.move.app")
+    assert (app["status"], app["attempts"]) == ("succeeded", 3)
     await _ended_on_target(client, db, admin, account, big_server, small_server, target, project)
     assert len(small_server.controller.requests("services.app.createService")) == 2
     assert len(small_server.controller.requests("services.postgres.createService")) == 1
     assert len(small_server.controller.requests("databaseBackups.restoreDatabaseBackup")) == 2
     assert len(big_server.controller.requests("databaseBackups.runDatabaseBackup")) == 1
+    assert len(big_server.controller.requests("services.app.stopService")) == 2
 
 
 async def _operations(db: async_sessionmaker[AsyncSession], kind: str) -> list[dict[str, Any]]:

@@ -1,10 +1,11 @@
 """The steps of a move (`skypanel.moves.service`), each a persisted operation delivered on the
-server it names: create the project, recreate each app and database on the target (with the
-services' own create handlers: what is there already from an earlier attempt counts as done),
-restore each database's backup and attach each custom domain again there, switch the records
-under row locks, then remove the old projects from the source. Each step that ends counts on the
-move's row; one that fails for good fails the move (the steps after it fail with it, so nothing
-on the source is removed)."""
+server it names: create the project, stop the apps that write to a database on the source,
+recreate each app and database on the target (with the services' own create handlers: what is
+there already from an earlier attempt counts as done), restore each database's backup, save its
+backup schedules and attach each custom domain again there, switch the records under row locks,
+then remove the old projects from the source. Each step that ends counts on the move's row; one
+that fails for good fails the move (the steps after it fail with it, so nothing on the source is
+removed) and, before the switch, starts again on the source the apps the move stopped there."""
 
 from __future__ import annotations
 
@@ -14,9 +15,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skypanel.backups import operations as backup_operations
 from skypanel.backups.operations import provider_id
 from skypanel.domains import operations as domain_operations
-from skypanel.easypanel import EasypanelResourceExists, RestoreDatabaseBackupInput
+from skypanel.easypanel import (
+    EasypanelNotFound,
+    EasypanelResourceExists,
+    RestoreDatabaseBackupInput,
+)
 from skypanel.kit import clock
 from skypanel.models import (
     BackupRun,
@@ -30,7 +36,8 @@ from skypanel.models import (
 from skypanel.operations.service import Handler, OperationContext
 from skypanel.projects.env import project_env
 from skypanel.projects.operations import destroy_project
-from skypanel.services.operations import create_app, create_database
+from skypanel.services.operations import create_app, create_database, stop_service
+from skypanel.services.service import queue_operation
 from skypanel.subscriptions import provisioning
 
 
@@ -61,6 +68,32 @@ async def _step_failed(session: AsyncSession, operation: EasypanelOperation) -> 
     move.state = "failed"
     move.last_error = f"{operation.kind} ({operation.target}): {operation.last_error}"[:1000]
     move.finished_at = move.updated_at = clock.now()
+    await _start_again(session, move)
+
+
+async def _start_again(session: AsyncSession, move: OrganizationMove) -> None:
+    """The apps the move stopped on the source run there again, unless their owner wants them
+    stopped or the records switched already (then they run on the target)."""
+    stopped = select(EasypanelOperation.subject_id).where(
+        EasypanelOperation.kind == "easypanel.move.stop",
+        EasypanelOperation.server_id == move.source_server_id,
+        EasypanelOperation.payload["move"].astext == str(move.id),
+        EasypanelOperation.attempts > 0,
+    )
+    rows = await session.execute(
+        select(ContainerService, ContainerProject)
+        .join(ContainerProject, ContainerProject.id == ContainerService.project_id)
+        .where(
+            ContainerService.id.in_(stopped),
+            ContainerService.desired_state == "running",
+            ContainerProject.server_id == move.source_server_id,
+        )
+        .order_by(ContainerService.created_at, ContainerService.id)
+    )
+    for service, project in rows:
+        await queue_operation(
+            session, move.organization_id, project, service, "easypanel.service.start"
+        )
 
 
 async def create_project(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
@@ -76,6 +109,14 @@ async def create_project(ctx: OperationContext, operation: EasypanelOperation) -
     if project.env_encrypted is not None:
         await ctx.client.update_project_env(operation.target, project_env(project))
     return {"created": operation.target}
+
+
+async def stop(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
+    """Stop the app (stopping a stopped one does nothing; one that is gone writes nothing)."""
+    try:
+        return await stop_service(ctx, operation)
+    except EasypanelNotFound:
+        return {"missing": True}
 
 
 class BackupMissing(LookupError):
@@ -105,6 +146,7 @@ async def restore(ctx: OperationContext, operation: EasypanelOperation) -> dict[
 _ATTACH = domain_operations.HANDLERS["easypanel.domain.attach"]
 _LOGIN = provisioning.HANDLERS["easypanel.user.create"]
 _LOGOUT = provisioning.HANDLERS["easypanel.user.destroy"]
+_SCHEDULE = backup_operations.HANDLERS["easypanel.backup.schedule"]
 
 
 async def _login_created(session: AsyncSession, operation: EasypanelOperation) -> None:
@@ -118,6 +160,13 @@ async def _domain_attached(session: AsyncSession, operation: EasypanelOperation)
     """The domain's record takes its id on the target, as any attach does."""
     assert _ATTACH.on_success is not None
     await _ATTACH.on_success(session, operation)
+    await _step_done(session, operation)
+
+
+async def _schedule_saved(session: AsyncSession, operation: EasypanelOperation) -> None:
+    """The schedule records its configuration's id on the target."""
+    assert _SCHEDULE.on_success is not None
+    await _SCHEDULE.on_success(session, operation)
     await _step_done(session, operation)
 
 
@@ -160,6 +209,7 @@ HANDLERS: dict[str, Handler] = {
     "easypanel.move.project": Handler(
         create_project, on_success=_step_done, on_failure=_step_failed
     ),
+    "easypanel.move.stop": Handler(stop, on_success=_step_done, on_failure=_step_failed),
     "easypanel.move.app": Handler(create_app, on_success=_step_done, on_failure=_step_failed),
     "easypanel.move.database": Handler(
         create_database, on_success=_step_done, on_failure=_step_failed
@@ -170,6 +220,9 @@ HANDLERS: dict[str, Handler] = {
         _ATTACH.run, on_success=_domain_attached, on_failure=_step_failed
     ),
     "easypanel.move.restore": Handler(restore, on_success=_step_done, on_failure=_step_failed),
+    "easypanel.move.schedule": Handler(
+        _SCHEDULE.run, on_success=_schedule_saved, on_failure=_step_failed
+    ),
     "easypanel.move.switch": Handler(switch, on_success=_switched, on_failure=_step_failed),
     "easypanel.move.cleanup": Handler(
         destroy_project, on_success=_step_done, on_failure=_step_failed

@@ -1,13 +1,15 @@
 """Moving an organization to another server (an admin's tool for draining one).
 
-A move is planned from the records: the organization's projects are created on the target, each
-stateless app is recreated there from its recorded configuration, each database is backed up on
-the source, created on the target and the backup restored there, each custom domain attached
-again on the target; then the records switch to the
-target under row locks, and the old projects are removed from the source. Every step is a
-persisted operation, of the move (`("move", id)`) or of the service it reuses the handlers of,
-each waiting for the steps before it (`depends_on`): they run one at a time in order, each
-resumes after a crash, and each treats "already exists" on the target as its own earlier work.
+A move is planned from the records: the organization's projects are created on the target, then
+its services are carried over in the order `_steps` explains (stateless apps recreated first;
+for each project with databases, the apps that could write to them stopped on the source, each
+database backed up there, created on the target and restored, its backup schedules saved again,
+then those apps recreated), each custom domain attached again on the target; then the records
+switch to the target under row locks, and the old projects are removed from the source. Every
+step is a persisted operation, of the move (`("move", id)`) or of the service it reuses the
+handlers of, each waiting for the steps before it (`depends_on`): they run one at a time in
+order, each resumes after a crash, and each treats "already exists" on the target (or "stopped"
+on the source) as its own earlier work.
 """
 
 from __future__ import annotations
@@ -28,21 +30,18 @@ from skypanel.models import (
     BackupRun,
     ContainerPlan,
     ContainerProject,
-    ContainerService,
     ContainerSubscription,
     EasypanelServer,
     OrganizationMove,
-    ServiceDomain,
     ServicePort,
 )
+from skypanel.moves._steps import Downtime, Step, service_steps
+from skypanel.moves.repository import records
 from skypanel.moves.schemas import DowntimeOut, MoveOut, PlanOut, StepOut
 from skypanel.operations.service import enqueue
 from skypanel.servers import repository
 from skypanel.servers.placement import room
 from skypanel.servers.repository import Reserved
-
-APP_DOWNTIME = "none: recreated before the switch"
-DATABASE_DOWNTIME = "from the backup's start to the restore's end"
 
 
 class NothingToMove(NotFound):
@@ -71,32 +70,6 @@ class PortsTaken(Conflict):
 
 class DatabasesNeedStorage(Conflict):
     code = "MOVE_NEEDS_BACKUP_STORAGE"
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One step: an operation of `kind` on the target (or the source), of the move's subject or,
-    for the steps that reuse a service's handlers, of the service."""
-
-    label: str
-    kind: str
-    description: str
-    target: str
-    on_target: bool
-    project: ContainerProject | None = None
-    service: ContainerService | None = None
-    subject: str = "move"
-    """Whose operation it is: the move's, or the service's or the subscription's when it reuses
-    their handlers (which read the subject's row)."""
-    domain: ServiceDomain | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Downtime:
-    project: str
-    service: str
-    type: str
-    downtime: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,79 +164,6 @@ async def _check_ports(
         )
 
 
-def _service_steps(
-    source: EasypanelServer,
-    target: EasypanelServer,
-    project: ContainerProject,
-    service: ContainerService,
-    domains: Sequence[ServiceDomain],
-) -> list[Step]:
-    """An app is recreated from its recorded configuration; a database is backed up on the
-    source, created on the target and the backup restored there."""
-    where = f"{project.easypanel_project_name}/{service.easypanel_service_name}"
-    if service.service_type not in DATABASE_TYPES:
-        attach = [
-            Step(
-                "domain",
-                "easypanel.move.domain",
-                f"Attach the domain {domain.host} to {where} on {target.name}",
-                where,
-                True,
-                project,
-                service,
-                subject="service",
-                domain=domain,
-            )
-            for domain in domains
-            if domain.service_id == service.id
-        ]
-        return [
-            Step(
-                "app",
-                "easypanel.move.app",
-                f"Recreate the app {where} on {target.name} from its recorded configuration",
-                where,
-                True,
-                project,
-                service,
-                subject="service",
-            ),
-            *attach,
-        ]
-    return [
-        Step(
-            "backup",
-            "easypanel.backup.run",
-            f"Back up the database {where} on {source.name}",
-            where,
-            False,
-            project,
-            service,
-            subject="service",
-        ),
-        Step(
-            "database",
-            "easypanel.move.database",
-            f"Create the database {where} on {target.name}",
-            where,
-            True,
-            project,
-            service,
-            subject="service",
-        ),
-        Step(
-            "restore",
-            "easypanel.move.restore",
-            f"Restore the backup into {where} on {target.name}",
-            where,
-            True,
-            project,
-            service,
-            subject="service",
-        ),
-    ]
-
-
 async def plan(session: AsyncSession, organization_id: uuid.UUID, target_id: uuid.UUID) -> Plan:
     """What a move of the organization to the server would do, refusing a target that cannot
     take it (not active, the current one, no room) and databases without a backup storage."""
@@ -272,32 +172,9 @@ async def plan(session: AsyncSession, organization_id: uuid.UUID, target_id: uui
     assert subscription.server_id is not None
     source = await repository.get(session, subscription.server_id)
     assert source is not None
-    projects = (
-        await session.scalars(
-            select(ContainerProject)
-            .where(ContainerProject.organization_id == organization_id)
-            .order_by(ContainerProject.created_at, ContainerProject.id)
-        )
-    ).all()
-    services = (
-        await session.scalars(
-            select(ContainerService)
-            .where(ContainerService.organization_id == organization_id)
-            .order_by(ContainerService.created_at, ContainerService.id)
-        )
-    ).all()
-    domains = (
-        await session.scalars(
-            select(ServiceDomain)
-            .where(
-                ServiceDomain.service_id.in_([s.id for s in services]),
-                ServiceDomain.status.in_(("verified", "attached")),
-            )
-            .order_by(ServiceDomain.created_at, ServiceDomain.id)
-        )
-    ).all()
+    found = await records(session, organization_id)
+    projects, services = found.projects, found.services
     steps: list[Step] = []
-    downtimes: list[Downtime] = []
     for project in projects:
         name = project.easypanel_project_name
         steps.append(
@@ -322,13 +199,8 @@ async def plan(session: AsyncSession, organization_id: uuid.UUID, target_id: uui
                 subject="subscription",
             )
         )
-    for service in services:
-        project = next(p for p in projects if p.id == service.project_id)
-        steps.extend(_service_steps(source, target, project, service, domains))
-        downtime = DATABASE_DOWNTIME if service.service_type in DATABASE_TYPES else APP_DOWNTIME
-        downtimes.append(
-            Downtime(project.project_name, service.service_name, service.service_type, downtime)
-        )
+    carried, downtimes = service_steps(source, target, found)
+    steps.extend(carried)
     steps.append(
         Step(
             "switch",
@@ -409,6 +281,8 @@ async def start(
             }
         if step.domain is not None:
             payload["domain"] = str(step.domain.id)
+        if step.volume is not None:
+            payload["volume"] = step.volume
         if step.kind == "easypanel.backup.run":
             backup = str((await _backup_run(session, planned.source, step)).id)
         if step.kind in ("easypanel.backup.run", "easypanel.move.restore"):
