@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     """How long after a start tasks that are not up yet count as starting (image pulls, boots)."""
     service_down_grace_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
     """How long tasks may stay down (Swarm restarting them) before the service is crash-looping."""
-    operation_lease_seconds: float = Field(default=60.0, ge=5.0, le=3600.0)
+    operation_lease_seconds: float = Field(default=30.0, ge=5.0, le=3600.0)
     """How long a delivery holds an operation without renewing its lease (it renews every
     quarter of it); a worker that stops lets its operations go after this long."""
 

@@ -169,7 +169,7 @@ async def _workers_registered(sessions: async_sessionmaker[AsyncSession], count:
 
 
 class Sweeper:
-    """Stands in for the workers' once-a-minute `deliver-operations` task, every few seconds: it
+    """Stands in for the workers' `deliver-operations` task (every 15 s), every few seconds: it
     takes up what the killed worker held (when its lease runs out) and what the killed web
     process committed but never queued. The live workers deliver everything else."""
 

@@ -42,7 +42,7 @@ from skypanel.servers.degraded import ServerDown
 
 log = structlog.get_logger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)
 HEARTBEAT_SECONDS = 15.0
 BACKOFF_BASE = 5.0
 BACKOFF_MAX = 600.0

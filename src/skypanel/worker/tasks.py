@@ -77,10 +77,11 @@ async def deliver_webhooks(timestamp: int) -> int:
     return await current().webhooks()
 
 
-@app.periodic(cron="*/1 * * * *", periodic_id="deliver-operations")
+@app.periodic(cron="* * * * * */15", periodic_id="deliver-operations")
 @app.task(queue="easypanel", queueing_lock="deliver-operations", pass_context=False)
 async def deliver_operations(timestamp: int) -> int:
-    """Every minute: retry every due operation, and take up those whose delivery stopped."""
+    """Every 15 seconds: retry every due operation, and take up those whose delivery stopped
+    (a process that died holds its operations for one lease at most, then this takes them)."""
     return await current().runner.run_due()
 
 
