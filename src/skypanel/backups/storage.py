@@ -5,22 +5,36 @@ hold no transaction."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 from typing import Any
-
-import boto3  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
-from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from skypanel.kit.crypto import SecretPlace, decrypt_secret
 from skypanel.kit.errors import AppError
 from skypanel.models import BackupStorage
 
-_TIMEOUTS = Config(
-    connect_timeout=5, read_timeout=15, retries={"max_attempts": 2}, signature_version="s3v4"
-)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+@functools.cache
+def _boto() -> tuple[ModuleType, Any, type[Exception], Any]:
+    """boto3, the client settings, and botocore's two errors. boto3 and botocore (about 25 MB)
+    are loaded when a bucket is first used, not by every process."""
+    import boto3  # type: ignore[import-untyped]
+    from botocore.config import Config  # type: ignore[import-untyped]
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+
+    timeouts = Config(
+        connect_timeout=5, read_timeout=15, retries={"max_attempts": 2}, signature_version="s3v4"
+    )
+    return boto3, timeouts, BotoCoreError, ClientError
+
+
+def _failures() -> tuple[type[Exception], ...]:
+    """What a failed call to the bucket raises."""
+    return _boto()[2:]
 
 
 class StorageUnavailable(AppError):
@@ -56,13 +70,14 @@ class Bucket:
         return f"Bucket({self.endpoint!r}, {self.name!r})"
 
     def client(self) -> Any:
+        boto3, timeouts, _, _ = _boto()
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint or None,
             region_name=self.region,
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret,
-            config=_TIMEOUTS,
+            config=timeouts,
         )
 
 
@@ -78,7 +93,7 @@ def _head(bucket: Bucket, keys: list[str]) -> dict[str, Found | None]:
     for key in keys:
         try:
             head = client.head_object(Bucket=bucket.name, Key=key)
-        except ClientError as exc:
+        except _boto()[3] as exc:
             if str(exc.response.get("Error", {}).get("Code")) in _MISSING:
                 found[key] = None
                 continue
@@ -98,7 +113,7 @@ async def head(bucket: Bucket, keys: list[str]) -> dict[str, Found | None]:
     """Each key's size and time in the bucket, None for a key that is not there."""
     try:
         return await asyncio.to_thread(_head, bucket, keys)
-    except (BotoCoreError, ClientError) as exc:
+    except _failures() as exc:
         raise StorageUnavailable(
             f"The backup storage cannot be read: {type(exc).__name__}"
         ) from exc
@@ -117,7 +132,7 @@ async def delete(bucket: Bucket, keys: list[str]) -> None:
         return
     try:
         await asyncio.to_thread(_delete, bucket, keys)
-    except (BotoCoreError, ClientError) as exc:
+    except _failures() as exc:
         raise StorageUnavailable(
             f"Backups cannot be deleted from the storage: {type(exc).__name__}"
         ) from exc

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from skypanel.accounts.auth import AdminUser
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
-from skypanel.invoices import export, pdf, profiles, repository
+from skypanel.invoices import export, profiles, repository
 from skypanel.invoices.schemas import (
     BillingProfileIn,
     BillingProfileOut,
@@ -89,6 +89,10 @@ async def get_pdf(document_id: uuid.UUID, org: CurrentOrg, session: Session) -> 
     related = None
     if document.related_document_id is not None:
         related = await repository.document(session, org.id, document.related_document_id)
+    # fpdf2 (about 30 MB with Pillow and fontTools) is loaded by the first PDF, not by every
+    # process.
+    from skypanel.invoices import pdf
+
     body = pdf.render(document, related_number=related.number if related else None)
     return Response(
         body,

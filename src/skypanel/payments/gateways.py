@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,9 @@ from skypanel.kit.crypto import SecretPlace, decrypt_secret
 from skypanel.models import PaymentGateway
 from skypanel.payments.paypal_gateway import PayPalGateway
 from skypanel.payments.providers import Gateway, ProviderNotConfigured
-from skypanel.payments.stripe_gateway import StripeGateway
+
+if TYPE_CHECKING:
+    from skypanel.payments.stripe_gateway import StripeGateway
 
 PAYPAL_LIVE = "https://api-m.paypal.com"
 PAYPAL_SANDBOX = "https://api-m.sandbox.paypal.com"
@@ -36,9 +38,17 @@ class GatewayConfig:
     source: Literal["environment", "console"] = "environment"
 
 
+def _stripe_gateway() -> type[StripeGateway]:
+    """The Stripe SDK (about 12 MB) is loaded when a Stripe gateway is first used, not by every
+    process."""
+    from skypanel.payments.stripe_gateway import StripeGateway
+
+    return StripeGateway
+
+
 def build(config: GatewayConfig) -> StripeGateway | PayPalGateway:
     if config.provider == "stripe":
-        return StripeGateway(config.secret, config.webhook_secret or "", config.api_base)
+        return _stripe_gateway()(config.secret, config.webhook_secret or "", config.api_base)
     return PayPalGateway(config.client_id or "", config.secret, config.webhook_id, config.api_base)
 
 
@@ -126,7 +136,7 @@ class Gateways:
 
     async def stripe(self, session: AsyncSession) -> StripeGateway:
         gateway = await self.get(session, "stripe")
-        assert isinstance(gateway, StripeGateway)
+        assert isinstance(gateway, _stripe_gateway())
         return gateway
 
     def built(self, config: GatewayConfig) -> StripeGateway | PayPalGateway:
