@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.domains.dns import Check, challenge_name
 from skypanel.kit import clock
+from skypanel.kit.cache import Cache
 from skypanel.kit.errors import Conflict, NotFound
 from skypanel.models import (
     ContainerProject,
@@ -29,7 +30,7 @@ from skypanel.models import (
 )
 from skypanel.operations.service import enqueue
 from skypanel.organizations.context import OrgContext
-from skypanel.platform.service import get_setting, put_setting
+from skypanel.platform.service import cached_setting, get_setting, put_setting
 from skypanel.services import claims
 from skypanel.services import service as services
 from skypanel.services.schemas import DomainIn
@@ -54,9 +55,15 @@ class DomainBusy(Conflict):
     code = "DOMAIN_BUSY"
 
 
-async def service_domain(session: AsyncSession) -> str | None:
-    """The platform's service domain (`apps.example.com`), or None when the admin set none."""
-    found = await get_setting(session, "service_domain")
+async def service_domain(session: AsyncSession, cache: Cache | None = None) -> str | None:
+    """The platform's service domain (`apps.example.com`), or None when the admin set none;
+    with `cache`, through the cached platform settings (dropped on every change), for the reads
+    that show addresses on every view."""
+    found = await (
+        get_setting(session, "service_domain")
+        if cache is None
+        else cached_setting(cache, session, "service_domain")
+    )
     return str(found) if found else None
 
 

@@ -122,7 +122,7 @@ async def list_services(
     recorded, with `degraded`, while their server is down or does not answer."""
     project = await get_project(session, org, project_name)
     items = await services_of(session, project.id)
-    domain = await service_domain(session)
+    domain = await service_domain(session, request.app.state.cache)
     seen = await _observed(request, session, project, items)
     return [
         _seen(view(project, item, domain=domain), observed, seen.degraded)
@@ -236,7 +236,7 @@ async def get_service(
     """The service with its live status; `?reveal=true` (owners, admins) shows secret values.
     While its server is down or does not answer: as recorded, with `degraded` saying so."""
     project, item = await service.get(session, org, project_name, service_name)
-    domain = await service_domain(session)
+    domain = await service_domain(session, request.app.state.cache)
     seen = await _observed(request, session, project, [item])
     shown = view(project, item, reveal=_may_reveal(org, reveal), domain=domain)
     return _seen(shown, seen.observed[0], seen.degraded)

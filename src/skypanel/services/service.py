@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skypanel.activity.service import record
 from skypanel.kit import clock, envvars
 from skypanel.kit.errors import Conflict, InvalidInput, NotFound
+from skypanel.kit.tenancy import scoped
 from skypanel.models import (
     ContainerPlan,
     ContainerProject,
@@ -62,16 +63,20 @@ class NotSupported(InvalidInput):
 async def get(
     session: AsyncSession, org: OrgContext, project_name: str, service_name: str
 ) -> tuple[ContainerProject, ContainerService]:
-    project = await get_project(session, org, project_name)
-    service = await session.scalar(
-        select(ContainerService).where(
-            ContainerService.project_id == project.id,
-            ContainerService.service_name == service_name,
+    found = (
+        await session.execute(
+            scoped(select(ContainerProject, ContainerService), ContainerProject, org.id)
+            .join(ContainerService, ContainerService.project_id == ContainerProject.id)
+            .where(
+                ContainerProject.project_name == project_name,
+                ContainerService.service_name == service_name,
+            )
         )
-    )
-    if service is None:
+    ).first()
+    if found is None:
+        await get_project(session, org, project_name)
         raise ServiceNotFound(f"No service named {service_name} in {project_name}")
-    return project, service
+    return found[0], found[1]
 
 
 async def _reserve(
