@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.kit.pagination import newest_first
 from skypanel.models import RefreshToken, SignInFailure, User
 
 
@@ -58,14 +56,3 @@ async def revoke_all(session: AsyncSession, user_id: uuid.UUID, at: datetime) ->
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=at)
     )
-
-
-async def page(
-    session: AsyncSession, *, search: str | None, cursor: str | None, limit: int
-) -> Sequence[User]:
-    query = select(User)
-    if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(or_(User.email.like(pattern), User.name.ilike(pattern)))
-    query = newest_first(query, User.created_at, User.id, cursor=cursor, limit=limit)
-    return (await session.scalars(query)).all()

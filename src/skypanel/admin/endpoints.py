@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
 
-from skypanel.accounts import repository as users
 from skypanel.accounts.auth import AdminUser
 from skypanel.accounts.schemas import UserOut
 from skypanel.admin import repository, service
@@ -20,26 +19,31 @@ from skypanel.billing.service import after_credit
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.kit import uow
-from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_of
+from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from skypanel.models import Organization, Wallet
 from skypanel.wallet.schemas import AdjustmentIn, TransactionOut
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Search = Annotated[str | None, Query(min_length=1, max_length=100)]
+Cursor = Annotated[str | None, Query(max_length=200)]
 
 
 @router.get("/users", response_model=UserPage, responses=responses(401, 403, 422))
 async def list_users(
     _: AdminUser,
     session: Session,
-    search: str | None = None,
-    cursor: str | None = None,
+    search: Search = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> UserPage:
-    rows = await users.page(session, search=search, cursor=cursor, limit=limit)
-    items, next_cursor = page_of(rows, limit)
-    return UserPage(items=[UserOut.model_validate(u) for u in items], next_cursor=next_cursor)
+    """Every account, newest first; `search` matches the start of the email or name (see
+    docs/admin.md)."""
+    rows, next_cursor = await repository.users_page(
+        session, search=search, cursor=cursor, limit=limit
+    )
+    return UserPage(items=[UserOut.model_validate(row[0]) for row in rows], next_cursor=next_cursor)
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, responses=responses(401, 403, 404, 422))
@@ -55,15 +59,17 @@ async def update_user(
 async def list_organizations(
     _: AdminUser,
     session: Session,
-    search: str | None = None,
-    cursor: str | None = None,
+    search: Search = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> OrganizationPage:
-    rows = await repository.organizations_page(session, search=search, cursor=cursor, limit=limit)
-    page, next_cursor = page_of([org for org, _ in rows], limit)
-    wallets = {org.id: wallet for org, wallet in rows}
+    """Every organization with its wallet, newest first; `search` matches the start of the name
+    or slug (see docs/admin.md)."""
+    rows, next_cursor = await repository.organizations_page(
+        session, search=search, cursor=cursor, limit=limit
+    )
     return OrganizationPage(
-        items=[_organization(org, wallets[org.id]) for org in page], next_cursor=next_cursor
+        items=[_organization(org, wallet) for org, wallet, *_ in rows], next_cursor=next_cursor
     )
 
 

@@ -5,6 +5,7 @@ from skypanel.models.activity import ActivityLog
 from skypanel.models.backups import BackupRun, BackupSchedule, BackupStorage, BackupStorageServer
 from skypanel.models.base import Base
 from skypanel.models.claims import ServiceDomain, ServicePort
+from skypanel.models.counts import PlatformCount, PlatformCountChange
 from skypanel.models.deployments import DeployHook, ServiceDeployment
 from skypanel.models.easypanel import EasypanelServer
 from skypanel.models.invitations import Invitation
@@ -62,6 +63,8 @@ __all__ = [
     "PaymentGateway",
     "PaymentNotification",
     "PaymentTransaction",
+    "PlatformCount",
+    "PlatformCountChange",
     "PlatformSetting",
     "RefreshToken",
     "ServiceDeployment",

@@ -15,6 +15,14 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'user')", name="role"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
+        Index("ix_users_newest", "created_at", "id"),
+        Index("ix_users_email_match", text('email COLLATE "C"'), "id"),
+        Index(
+            "ix_users_name_match",
+            text('lower(name) COLLATE "C"'),
+            "id",
+            postgresql_include=["email"],
+        ),
     )
 
     email: Mapped[str] = mapped_column(String(320), unique=True)

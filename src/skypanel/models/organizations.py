@@ -14,7 +14,17 @@ ROLES = ("owner", "admin", "member")
 
 class Organization(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "organizations"
-    __table_args__ = (CheckConstraint("slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'", name="slug"),)
+    __table_args__ = (
+        CheckConstraint("slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'", name="slug"),
+        Index("ix_organizations_newest", "created_at", "id"),
+        Index("ix_organizations_name_match", text('lower(name) COLLATE "C"'), "id"),
+        Index(
+            "ix_organizations_slug_match",
+            text('slug COLLATE "C"'),
+            "id",
+            postgresql_include=["name"],
+        ),
+    )
 
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(63), unique=True)

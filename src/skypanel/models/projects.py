@@ -13,6 +13,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -75,6 +76,22 @@ class ContainerService(UUIDPrimaryKey, Timestamps, Base):
         ),
         Index(None, "organization_id", "status"),
         Index(None, "status"),
+        Index("ix_container_services_newest", "created_at", "id"),
+        Index("ix_container_services_status_newest", "status", "created_at", "id"),
+        Index("ix_container_services_type_newest", "service_type", "created_at", "id"),
+        Index("ix_container_services_organization_newest", "organization_id", "created_at", "id"),
+        Index("ix_container_services_server_newest", "server_id", "created_at", "id"),
+        Index(
+            "ix_container_services_name_match",
+            text('lower(service_name) COLLATE "C"'),
+            "id",
+        ),
+        Index(
+            "ix_container_services_status_name_match",
+            "status",
+            text('lower(service_name) COLLATE "C"'),
+            "id",
+        ),
     )
 
     project_id: Mapped[uuid.UUID] = mapped_column(

@@ -48,6 +48,15 @@ class ContainerSubscription(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text("status = 'active'"),
         ),
         Index(None, "status"),
+        Index("ix_container_subscriptions_newest", "created_at", "id"),
+        Index("ix_container_subscriptions_status_newest", "status", "created_at", "id"),
+        Index(
+            "ix_container_subscriptions_organization_newest",
+            "organization_id",
+            "created_at",
+            "id",
+        ),
+        Index("ix_container_subscriptions_server_newest", "server_id", "created_at", "id"),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(

@@ -1,57 +1,46 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from skypanel.accounts.auth import AdminUser
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
-from skypanel.kit.money import Money
-from skypanel.kit.schema import ApiModel
+from skypanel.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from skypanel.models.projects import SERVICE_TYPES
 from skypanel.monitoring import service
+from skypanel.monitoring.schemas import (
+    AdminServiceOut,
+    AdminSubscriptionOut,
+    Filters,
+    OverviewOut,
+    ServicePage,
+    SubscriptionPage,
+)
 
 router = APIRouter(prefix="/api/containers/admin", tags=["admin"])
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=200)]
+Search = Annotated[str | None, Query(min_length=1, max_length=100)]
+Organization = Annotated[
+    str | None,
+    Query(
+        pattern="^[a-z0-9][a-z0-9-]{0,62}$",
+        description="The organization's id or slug.",
+    ),
+]
+SubscriptionStatus = Literal["active", "past_due", "suspended", "cancelled"]
+ServiceType = Literal[SERVICE_TYPES]  # type: ignore[valid-type]
+ServiceStatus = Annotated[str | None, Query(pattern="^[a-z][a-z_-]{0,31}$")]
 
 
-class AdminSubscriptionOut(ApiModel):
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    organization_name: str
-    plan_name: str
-    status: str
-    provisioning_status: str
-    current_period_end: datetime
-    grace_until: datetime | None
-    created_at: datetime
-
-
-class AdminServiceOut(ApiModel):
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    organization_name: str
-    project_name: str
-    service_name: str
-    service_type: str
-    status: str
-    cpu_cores: float
-    memory_gb: float
-    storage_gb: float
-    created_at: datetime
-
-
-class OverviewOut(ApiModel):
-    subscriptions: dict[str, int]
-    projects: int
-    services: list[dict[str, Any]]
-    monthly_recurring_revenue: Money
-    billing_success_rate: float | None
-    operations: dict[str, int]
-    easypanel: dict[str, Any]
+def _organization(value: str | None) -> uuid.UUID | str | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return value
 
 
 @router.get("/overview", response_model=OverviewOut, responses=responses(401, 403))
@@ -63,65 +52,83 @@ async def overview(request: Request, _: AdminUser, session: Session) -> Overview
     return OverviewOut.model_validate(data)
 
 
-@router.get(
-    "/subscriptions", response_model=list[AdminSubscriptionOut], responses=responses(401, 403)
-)
+@router.get("/subscriptions", response_model=SubscriptionPage, responses=responses(401, 403, 422))
 async def list_subscriptions(
     _: AdminUser,
     session: Session,
-    status: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> list[AdminSubscriptionOut]:
-    rows = await service.subscriptions(session, status=status, limit=limit, offset=offset)
-    return [
-        AdminSubscriptionOut(
-            id=sub.id,
-            organization_id=sub.organization_id,
-            organization_name=org_name,
-            plan_name=plan_name,
-            status=sub.status,
-            provisioning_status=sub.provisioning_status,
-            current_period_end=sub.current_period_end,
-            grace_until=sub.grace_until,
-            created_at=sub.created_at,
-        )
-        for sub, org_name, plan_name in rows
-    ]
+    status: SubscriptionStatus | None = None,
+    organization: Organization = None,
+    server_id: Annotated[uuid.UUID | None, Query(alias="serverId")] = None,
+    search: Search = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> SubscriptionPage:
+    """Every organization's subscriptions, newest first; `search` matches the start of the
+    organization's name or slug (see docs/admin.md)."""
+    filters = Filters(
+        status=status,
+        organization=_organization(organization),
+        server_id=server_id,
+        search=search,
+    )
+    rows, next_cursor = await service.subscriptions(session, filters, cursor=cursor, limit=limit)
+    return SubscriptionPage(
+        items=[
+            AdminSubscriptionOut(
+                id=sub.id,
+                organization_id=sub.organization_id,
+                organization_name=organization_name,
+                plan_name=plan_name,
+                status=sub.status,
+                provisioning_status=sub.provisioning_status,
+                current_period_end=sub.current_period_end,
+                grace_until=sub.grace_until,
+                created_at=sub.created_at,
+            )
+            for sub, organization_name, plan_name, *_ in rows
+        ],
+        next_cursor=next_cursor,
+    )
 
 
-@router.get("/services", response_model=list[AdminServiceOut], responses=responses(401, 403))
+@router.get("/services", response_model=ServicePage, responses=responses(401, 403, 422))
 async def list_services(
     _: AdminUser,
     session: Session,
-    status: str | None = None,
-    type: str | None = None,
-    organization: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> list[AdminServiceOut]:
-    """Every organization's services, filterable by status, type and organization."""
-    rows = await service.services(
-        session,
+    status: ServiceStatus = None,
+    type: ServiceType | None = None,
+    organization: Organization = None,
+    server_id: Annotated[uuid.UUID | None, Query(alias="serverId")] = None,
+    search: Search = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> ServicePage:
+    """Every organization's services, newest first, filterable by status, type, organization
+    and server; `search` matches the start of the service's name (see docs/admin.md)."""
+    filters = Filters(
         status=status,
         service_type=type,
-        organization=organization,
-        limit=limit,
-        offset=offset,
+        organization=_organization(organization),
+        server_id=server_id,
+        search=search,
     )
-    return [
-        AdminServiceOut(
-            id=item.id,
-            organization_id=item.organization_id,
-            organization_name=org_name,
-            project_name=project_name,
-            service_name=item.service_name,
-            service_type=item.service_type,
-            status=item.status,
-            cpu_cores=float(item.cpu_limit),
-            memory_gb=float(item.memory_limit_gb),
-            storage_gb=float(item.storage_limit_gb),
-            created_at=item.created_at,
-        )
-        for item, project_name, org_name in rows
-    ]
+    rows, next_cursor = await service.services(session, filters, cursor=cursor, limit=limit)
+    return ServicePage(
+        items=[
+            AdminServiceOut(
+                id=item.id,
+                organization_id=item.organization_id,
+                organization_name=organization_name,
+                project_name=project_name,
+                service_name=item.service_name,
+                service_type=item.service_type,
+                status=item.status,
+                cpu_cores=float(item.cpu_limit),
+                memory_gb=float(item.memory_limit_gb),
+                storage_gb=float(item.storage_limit_gb),
+                created_at=item.created_at,
+            )
+            for item, project_name, organization_name, *_ in rows
+        ],
+        next_cursor=next_cursor,
+    )

@@ -1,69 +1,58 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.kit import clock
-from skypanel.models import (
-    BillingCycle,
-    ContainerPlan,
-    ContainerProject,
-    ContainerService,
-    ContainerSubscription,
-    EasypanelOperation,
-    Organization,
-)
+from skypanel.kit.db import transaction
+from skypanel.kit.pagination import Page
+from skypanel.monitoring import repository
+from skypanel.monitoring.schemas import Filters
 from skypanel.servers.clients import ClientPool
+
+BILLING_WINDOW = timedelta(days=30)
+PAYING = ("active", "past_due")
+SUCCEEDED = ("billed", "refunded")
+FAILED = ("failed", "void")
 
 
 async def overview(session: AsyncSession, clients: ClientPool) -> dict[str, Any]:
     """Counts and money over the whole platform, and whether Easypanel answers (one call)."""
-    rows = await session.execute(
-        select(ContainerSubscription.status, func.count()).group_by(ContainerSubscription.status)
-    )
-    by_status = {status: count for status, count in rows}
-    services = [
-        {"type": kind, "status": status, "count": n}
-        for kind, status, n in await session.execute(
-            select(ContainerService.service_type, ContainerService.status, func.count()).group_by(
-                ContainerService.service_type, ContainerService.status
-            )
-        )
-    ]
-    mrr = await session.scalar(
-        select(func.coalesce(func.sum(ContainerPlan.price_monthly_cents), 0))
-        .join(ContainerSubscription, ContainerSubscription.plan_id == ContainerPlan.id)
-        .where(ContainerSubscription.status.in_(("active", "past_due")))
-    )
-    since = clock.now() - timedelta(days=30)
-    billed, failed = (
-        await session.execute(
-            select(
-                func.count().filter(BillingCycle.status.in_(("billed", "refunded"))),
-                func.count().filter(BillingCycle.status.in_(("failed", "void"))),
-            ).where(BillingCycle.created_at >= since)
-        )
-    ).one()
-    attempts = billed + failed
-    pending = await session.scalar(
-        select(func.count()).where(EasypanelOperation.status.in_(("pending", "running")))
-    )
-    failed_ops = await session.scalar(
-        select(func.count()).where(EasypanelOperation.status == "failed")
-    )
+    return {**await figures(session), "easypanel": await _reachability(clients)}
+
+
+async def figures(session: AsyncSession) -> dict[str, Any]:
+    """The overview's counts, from `platform_counts` (kept by triggers): the cost does not grow
+    with the platform. Billing success covers the charges made since the start of the hour 30
+    days ago."""
+    since = _billing_since()
+    subscriptions: dict[str, int] = {}
+    services: list[dict[str, Any]] = []
+    cycles: dict[str, int] = {}
+    projects = mrr = 0
+    for metric, label, status, n, price in await repository.counts(session, billing_since=since):
+        if metric == "subscriptions":
+            subscriptions[status] = subscriptions.get(status, 0) + n
+            mrr += n * (price or 0) if status in PAYING else 0
+        elif metric == "services":
+            services.append({"type": label, "status": status, "count": n})
+        elif metric == "projects":
+            projects += n
+        elif metric == "billing_cycles":
+            cycles[status] = n
+    billed = sum(cycles.get(status, 0) for status in SUCCEEDED)
+    attempts = billed + sum(cycles.get(status, 0) for status in FAILED)
+    in_flight, failed_ops = await repository.operations(session)
     return {
-        "subscriptions": by_status,
-        "projects": await session.scalar(select(func.count()).select_from(ContainerProject)),
-        "services": services,
-        "monthlyRecurringRevenueCents": int(mrr or 0),
+        "subscriptions": subscriptions,
+        "projects": projects,
+        "services": sorted(services, key=lambda row: (row["type"], row["status"])),
+        "monthlyRecurringRevenueCents": int(mrr),
         "billingSuccessRate": round(billed / attempts * 100, 1) if attempts else None,
-        "operations": {"inFlight": pending, "failed": failed_ops},
-        "easypanel": await _reachability(clients),
+        "operations": {"inFlight": in_flight, "failed": failed_ops},
     }
 
 
@@ -83,44 +72,24 @@ async def _reachability(clients: ClientPool) -> dict[str, Any]:
 
 
 async def subscriptions(
-    session: AsyncSession, *, status: str | None, limit: int, offset: int
-) -> Sequence[Any]:
-    query = (
-        select(ContainerSubscription, Organization.name, ContainerPlan.name)
-        .join(Organization, Organization.id == ContainerSubscription.organization_id)
-        .join(ContainerPlan, ContainerPlan.id == ContainerSubscription.plan_id)
-        .order_by(ContainerSubscription.created_at.desc(), ContainerSubscription.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    if status:
-        query = query.where(ContainerSubscription.status == status)
-    return (await session.execute(query)).all()
+    session: AsyncSession, filters: Filters, *, cursor: str | None, limit: int
+) -> Page:
+    return await repository.subscriptions_page(session, filters, cursor=cursor, limit=limit)
 
 
 async def services(
-    session: AsyncSession,
-    *,
-    status: str | None,
-    service_type: str | None,
-    organization: str | None,
-    limit: int,
-    offset: int,
-) -> Sequence[Any]:
-    query = (
-        select(ContainerService, ContainerProject.project_name, Organization.name)
-        .join(ContainerProject, ContainerProject.id == ContainerService.project_id)
-        .join(Organization, Organization.id == ContainerService.organization_id)
-        .order_by(ContainerService.created_at.desc(), ContainerService.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    if status:
-        query = query.where(ContainerService.status == status)
-    if service_type:
-        query = query.where(ContainerService.service_type == service_type)
-    if organization:
-        query = query.where(
-            or_(Organization.slug == organization, Organization.name.ilike(f"%{organization}%"))
-        )
-    return (await session.execute(query)).all()
+    session: AsyncSession, filters: Filters, *, cursor: str | None, limit: int
+) -> Page:
+    return await repository.services_page(session, filters, cursor=cursor, limit=limit)
+
+
+def _billing_since() -> datetime:
+    return (clock.now() - BILLING_WINDOW).replace(minute=0, second=0, microsecond=0)
+
+
+async def fold_counts(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Fold the overview's pending count changes (the worker runs this every minute); billing
+    hours a day older than any read needs are forgotten."""
+    async with transaction(sessions) as session:
+        forget_before = _billing_since() - timedelta(days=1)
+        return await repository.fold_counts(session, forget_before=forget_before)

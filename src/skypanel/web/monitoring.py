@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Response
 
+from skypanel.kit.errors import InvalidInput
+from skypanel.models.projects import SERVICE_TYPES
 from skypanel.monitoring import endpoints as monitoring
 from skypanel.web.page import AdminPage
 from skypanel.web.routing import page_router
@@ -12,7 +16,6 @@ router = page_router("/admin/monitoring")
 PAGE_SIZE = 20
 SUBSCRIPTION_STATUSES = ("active", "past_due", "suspended", "cancelled")
 SERVICE_STATUSES = ("creating", "deploying", "running", "stopped", "failed", "crash-looping")
-SERVICE_TYPES = ("app", "postgres", "mysql", "mariadb", "mongo", "redis")
 
 
 @router.get("")
@@ -21,55 +24,76 @@ async def overview(page: AdminPage) -> Response:
     by_type: dict[str, int] = {}
     for row in figures.services:
         by_type[row["type"]] = by_type.get(row["type"], 0) + row["count"]
+    newest = await monitoring.list_subscriptions(
+        page.user, page.session, None, None, None, None, None, 5
+    )
     return page.render(
         "admin/monitoring.html",
         figures=figures,
         by_type=by_type,
         services_total=sum(by_type.values()),
-        subscriptions=await monitoring.list_subscriptions(
-            page.user, page.session, None, limit=5, offset=0
-        ),
+        subscriptions=newest.items,
     )
 
 
+def _choice(value: str, allowed: tuple[str, ...], field: str) -> Any:
+    if value and value not in allowed:
+        raise InvalidInput(f"Unknown {field}", field=field)
+    return value or None
+
+
 @router.get("/subscriptions")
-async def subscriptions(page: AdminPage, status: str = "", offset: int = 0) -> Response:
+async def subscriptions(
+    page: AdminPage, status: str = "", search: str = "", cursor: str | None = None
+) -> Response:
     found = await monitoring.list_subscriptions(
-        page.user, page.session, status or None, PAGE_SIZE + 1, max(0, offset)
+        page.user,
+        page.session,
+        _choice(status, SUBSCRIPTION_STATUSES, "status"),
+        None,
+        None,
+        search or None,
+        cursor,
+        PAGE_SIZE,
     )
     return page.render(
         "admin/monitoring_list.html",
         what="subscriptions",
-        rows=found[:PAGE_SIZE],
-        more=len(found) > PAGE_SIZE,
-        offset=max(0, offset),
-        size=PAGE_SIZE,
-        filters={"status": status},
+        rows=found.items,
+        next_cursor=found.next_cursor,
+        cursor=cursor,
+        filters={"status": status, "search": search},
         statuses=SUBSCRIPTION_STATUSES,
     )
 
 
 @router.get("/services")
 async def services(
-    page: AdminPage, status: str = "", type: str = "", organization: str = "", offset: int = 0
+    page: AdminPage,
+    status: str = "",
+    type: str = "",
+    organization: str = "",
+    search: str = "",
+    cursor: str | None = None,
 ) -> Response:
     found = await monitoring.list_services(
         page.user,
         page.session,
-        status or None,
-        type or None,
-        organization or None,
-        PAGE_SIZE + 1,
-        max(0, offset),
+        _choice(status, SERVICE_STATUSES, "status"),
+        _choice(type, SERVICE_TYPES, "type"),
+        organization.strip().lower() or None,
+        None,
+        search or None,
+        cursor,
+        PAGE_SIZE,
     )
     return page.render(
         "admin/monitoring_list.html",
         what="services",
-        rows=found[:PAGE_SIZE],
-        more=len(found) > PAGE_SIZE,
-        offset=max(0, offset),
-        size=PAGE_SIZE,
-        filters={"status": status, "type": type, "organization": organization},
+        rows=found.items,
+        next_cursor=found.next_cursor,
+        cursor=cursor,
+        filters={"status": status, "type": type, "organization": organization, "search": search},
         statuses=SERVICE_STATUSES,
         types=SERVICE_TYPES,
     )

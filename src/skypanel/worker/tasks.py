@@ -15,6 +15,7 @@ from skypanel.billing import service as billing
 from skypanel.deployments import sync as deployments
 from skypanel.domains.tasks import recheck_pending
 from skypanel.http import idempotency
+from skypanel.monitoring import service as monitoring
 from skypanel.payments import recharge, refunds
 from skypanel.payments import service as payments
 from skypanel.reconcile.service import reconcile
@@ -114,6 +115,13 @@ async def dunning_run(timestamp: int) -> int:
 async def purge_idempotency_keys(timestamp: int) -> int:
     """Hourly: forget `Idempotency-Key`s older than 24 hours."""
     return await idempotency.purge_expired(current().sessions)
+
+
+@app.periodic(cron="*/1 * * * *", periodic_id="fold-counts")
+@app.task(queue="maintenance", queueing_lock="fold-counts", pass_context=False)
+async def fold_counts(timestamp: int) -> int:
+    """Every minute: fold the admin overview's count changes into its totals."""
+    return await monitoring.fold_counts(current().sessions)
 
 
 @app.periodic(cron="*/1 * * * *", periodic_id="auto-recharge")
