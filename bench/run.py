@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import api, billing, scaling
+from bench import admin, api, billing, scaling
 from bench.support import table
 
 
@@ -16,6 +16,8 @@ def main(argv: list[str]) -> None:
     print(table("API throughput and Easypanel calls", asyncio.run(api.main(api.arguments(quick)))))
     print()
     print(table("Scaling", asyncio.run(scaling.main(scaling.arguments(quick)))))
+    print()
+    print(table("Admin lists", asyncio.run(admin.main(admin.arguments(quick)))))
 
 
 if __name__ == "__main__":
