@@ -20,6 +20,7 @@ from skypanel.kit import clock
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.models import ContainerPlan
 
+BATCH = billing.BATCH
 DUE = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 NOW = DUE + timedelta(minutes=5)
 
@@ -86,7 +87,7 @@ async def pgbench(clients: int, seconds: int, scale: int) -> float | None:
         )
 
 
-def _ratio(value: float, to: float | None) -> str:
+def ratio(value: float, to: float | None) -> str:
     return f"{value / to:.2f}" if to else "-"
 
 
@@ -104,8 +105,8 @@ async def main(args: argparse.Namespace) -> list[tuple[str, str]]:
             f"{bound:,.0f} renewals/s ({renewals['bound_seconds']:.2f} s), same rows but invoices",
         ),
         ("pgbench TPC-B tps", f"{tps:,.0f}" if tps else "pgbench not found"),
-        ("ratio renewals/bound (goal >= 0.5)", _ratio(rate, bound)),
-        ("ratio renewals/tps (goal >= 1)", _ratio(rate, tps)),
+        ("ratio renewals/bound (goal >= 0.5)", ratio(rate, bound)),
+        ("ratio renewals/tps (goal >= 1)", ratio(rate, tps)),
     ]
 
 
@@ -113,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     parse = argparse.ArgumentParser(description=__doc__)
     parse.add_argument("--subscriptions", type=int, default=100_000)
     parse.add_argument("--workers", type=int, default=4)
-    parse.add_argument("--batch", type=int, default=500)
+    parse.add_argument("--batch", type=int, default=BATCH)
     parse.add_argument("--pgbench-seconds", type=int, default=15)
     parse.add_argument("--scale", type=int, default=10)
     parse.add_argument("--quick", action="store_true", help="a small run, for CI")

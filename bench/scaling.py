@@ -1,7 +1,9 @@
-"""Scaling: the billing run and a page of the hot lists at 1x, 10x and 100x data, with the query
-plans of the hot queries (which index each uses), and the billing process's peak memory.
+"""Scaling: the billing run's cost a renewal at 10,000 and 100,000 due (and 1,000,000 with
+`--large`), each next to its set-based bound and pgbench; a page of the hot lists at 1x, 10x and
+100x data, with the query plans of the hot queries (which index each uses); and the benchmark
+process's peak memory.
 
-    python -m bench.scaling [--base 1000] [--quick]
+    python -m bench.scaling [--due 10000 100000] [--large] [--workers 4] [--quick]
 """
 
 from __future__ import annotations
@@ -10,19 +12,16 @@ import argparse
 import asyncio
 import resource
 import time
-from datetime import timedelta
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.billing import DUE
+from bench import billing
 from bench.dataset import seed_platform
-from bench.seed import seed_due_subscriptions
-from bench.support import scratch_database, settle, table
-from skypanel.billing import service as billing
-from skypanel.kit import clock
+from bench.support import scratch_database, table
 from skypanel.kit.db import create_engine, create_sessionmaker
-from skypanel.models import ContainerPlan, EasypanelServer
+from skypanel.models import EasypanelServer
 
 HOT_QUERIES = {
     "projects of an organization": (
@@ -47,32 +46,36 @@ HOT_QUERIES = {
 }
 
 
-async def billing_at(count: int) -> float:
-    """Seconds for one billing run over `count` due subscriptions (one worker)."""
-    async with scratch_database() as url:
-        engine = create_engine(url, pool_size=2, max_overflow=0)
-        sessions = create_sessionmaker(engine)
-        async with sessions() as session:
-            plan = ContainerPlan(
-                name="Scale", price_monthly_cents=900, max_cpu_cores=1, max_memory_gb=1,
-                max_storage_gb=1, max_containers=1,
-            )  # fmt: skip
-            session.add(plan)
-            await session.commit()
-        await seed_due_subscriptions(
-            sessions, count=count, plan_id=plan.id, due=DUE, balance_cents=5000
+async def billing_at(sizes: Sequence[int], workers: int, batch: int) -> list[dict[str, float]]:
+    """The billing run next to its set-based bound at each size (`bench.billing.measure`)."""
+    return [await billing.measure(count, workers, batch) for count in sizes]
+
+
+def billing_rows(
+    sizes: Sequence[int], measured: list[dict[str, float]], tps: float | None
+) -> list[tuple[str, str]]:
+    """Per-renewal cost at each size with its ratios, and how far the cost moves with size."""
+    rows = []
+    costs = []
+    for count, figures in zip(sizes, measured, strict=True):
+        rate, bound = figures["renewals_per_second"], figures["bound_per_second"]
+        costs.append(figures["seconds"] / count * 1e6)
+        rows.append(
+            (
+                f"billing at {count:,} due",
+                f"{costs[-1]:.0f} µs a renewal ({rate:,.0f}/s in {figures['seconds']:.1f} s);"
+                f" bound {bound:,.0f}/s; ratio to bound {billing.ratio(rate, bound)},"
+                f" to pgbench {billing.ratio(rate, tps)}",
+            )
         )
-        await settle(url)
-        previous = clock.set_source(lambda: DUE + timedelta(minutes=1))
-        started = time.perf_counter()
-        try:
-            report = await billing.run(sessions, batch=500)
-        finally:
-            clock.set_source(previous)
-        elapsed = time.perf_counter() - started
-        await engine.dispose()
-    assert report.charged == count
-    return elapsed
+    rows.append(
+        (
+            "billing cost a renewal, largest / smallest (goal <= 1.2)",
+            f"{max(costs) / min(costs):.2f}",
+        )
+    )
+    rows.append(("pgbench TPC-B tps", f"{tps:,.0f}" if tps else "pgbench not found"))
+    return rows
 
 
 async def lists_at(organizations: int) -> tuple[dict[str, float], dict[str, str]]:
@@ -121,37 +124,36 @@ def _access_path(lines: list[str]) -> str:
 
 
 async def main(args: argparse.Namespace) -> list[tuple[str, str]]:
-    rows = []
-    base = args.base
-    seconds = [await billing_at(base * factor) for factor in (1, 10, 100)]
-    per = [s / (base * f) * 1e6 for s, f in zip(seconds, (1, 10, 100), strict=True)]
-    rows.append(
-        (
-            "billing run (1x, 10x, 100x)",
-            f"{base:,}/{base * 10:,}/{base * 100:,} due: "
-            + ", ".join(f"{s:.2f} s" for s in seconds)
-            + " = " + ", ".join(f"{p:.0f} µs" for p in per) + " a renewal",
-        )
-    )  # fmt: skip
+    sizes = args.due + ([1_000_000] if args.large else [])
+    renewals = await billing_at(sizes, args.workers, args.batch)
+    tps = await billing.pgbench(args.workers, args.pgbench_seconds, args.scale)
+    rows = billing_rows(sizes, renewals, tps)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(("billing process peak RSS", f"{peak:.0f} MB"))
-    sizes = (args.orgs, args.orgs * 10, args.orgs * 100)
-    measured = [await lists_at(n) for n in sizes]
+    orgs = (args.orgs, args.orgs * 10, args.orgs * 100)
+    measured = [await lists_at(n) for n in orgs]
     for name in HOT_QUERIES:
         times = ", ".join(f"{m[0][name]:.2f}" for m in measured)
-        rows.append((f"{name} (ms at {sizes[0]:,}/{sizes[1]:,}/{sizes[2]:,} orgs)", times))
-        rows.append((f"  plan at {sizes[2]:,} orgs", measured[-1][1][name]))
+        rows.append((f"{name} (ms at {orgs[0]:,}/{orgs[1]:,}/{orgs[2]:,} orgs)", times))
+        rows.append((f"  plan at {orgs[2]:,} orgs", measured[-1][1][name]))
     return rows
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parse = argparse.ArgumentParser(description=__doc__)
-    parse.add_argument("--base", type=int, default=1000, help="due subscriptions at 1x")
+    parse.add_argument(
+        "--due", type=int, nargs="+", default=[10_000, 100_000], help="due subscriptions"
+    )
+    parse.add_argument("--large", action="store_true", help="also 1,000,000 due (~15 minutes)")
+    parse.add_argument("--workers", type=int, default=4)
+    parse.add_argument("--batch", type=int, default=billing.BATCH)
+    parse.add_argument("--pgbench-seconds", type=int, default=15)
+    parse.add_argument("--scale", type=int, default=10)
     parse.add_argument("--orgs", type=int, default=100, help="organizations at 1x")
     parse.add_argument("--quick", action="store_true", help="a small run, for CI")
     args = parse.parse_args(argv)
     if args.quick:
-        args.base, args.orgs = 50, 10
+        args.due, args.orgs, args.pgbench_seconds, args.scale = [500, 2_000], 10, 3, 1
     return args
 
 

@@ -273,7 +273,7 @@ def billing_run(
         datetime | None,
         typer.Option(help="Bill as if it were this moment (ISO time, UTC if no offset)"),
     ] = None,
-    batch: Annotated[int, typer.Option(min=1, help="Subscriptions per transaction")] = 500,
+    batch: Annotated[int, typer.Option(min=1, help="Subscriptions per transaction")] = 1000,
 ) -> None:
     """Renew every due subscription, settle overdue ones, suspend those past their grace."""
     from skypanel.worker.billing_run import run_billing

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -15,10 +16,13 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel.config import get_settings
+from skypanel.kit.periods import add_months
 from skypanel.web import cookies
-from tests.support import PASSWORD, Account, register, subscribed
+from tests.billing.helpers import bill_at, subscribe_at
+from tests.support import PASSWORD, Account, credit, make_plan, register, subscribed
 
 PAGES = ("/", "/wallet", "/billing")
+RENEWED = datetime(2027, 5, 4, 12, 0, tzinfo=UTC)
 
 
 def _app(client: httpx.AsyncClient) -> FastAPI:
@@ -191,3 +195,18 @@ async def test_a_page_with_a_flash_is_rendered_not_served_from_the_cache(
         shown = await tab.get("/")
         assert "Deploy its first service." in shown.text
         assert "Deploy its first service." not in (await tab.get("/")).text
+
+
+async def test_a_renewal_written_in_bulk_shows_on_the_next_request(
+    client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession], alice: Account, server: object
+) -> None:
+    plan = await make_plan(db, price_cents=1000)
+    await credit(db, alice.organization_id, 5000)
+    await subscribe_at(client, alice, plan, RENEWED)
+    async with browser(client, alice) as tab:
+        assert "40.00" in (await tab.get("/")).text
+        assert "40.00" in (await tab.get("/")).text
+        assert (await bill_at(client, db, add_months(RENEWED, 1))).charged == 1
+        shown = (await tab.get("/")).text
+        assert "30.00" in shown
+        assert "40.00" not in shown

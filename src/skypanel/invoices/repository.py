@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.kit import clock
+from skypanel.kit import bulk, clock
 from skypanel.kit.pagination import newest_first
 from skypanel.kit.tenancy import scoped
 from skypanel.models import Organization
@@ -43,7 +43,7 @@ async def take_numbers(session: AsyncSession, kind: str, year: int, count: int) 
 
 async def add_documents(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many documents in one multi-row statement (a billing run's invoices)."""
-    await session.execute(insert(BillingDocument), list(rows))
+    await bulk.insert_rows(session, BillingDocument, rows)
 
 
 async def by_reference(

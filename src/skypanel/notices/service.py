@@ -12,6 +12,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.kit import clock, uow
+from skypanel.kit import bulk, clock, uow
 from skypanel.kit.errors import NotFound
 from skypanel.kit.pagination import newest_first
 from skypanel.models import (
@@ -90,12 +91,12 @@ async def emit(
     wanted = await _wanting_email(session, kind, [person.id for person in people])
     for person in people:
         if not kind.secret:
-            session.add(_notification(kind, event, person.id))
+            session.add(Notification(**_notification(kind, event, person.id)))
         if person.id in wanted:
-            session.add(_email(kind, event, data, person.email, person.id))
+            session.add(OutboxMessage(**_email(kind, event, data, person.email, person.id)))
     if kind.audience == "address":
         assert address is not None, f"{type} goes to an address"
-        session.add(_email(kind, event, data, address, None))
+        session.add(OutboxMessage(**_email(kind, event, data, address, None)))
     await session.flush()
     await webhooks.queue(session, event)
     uow.send_mail(session)
@@ -122,30 +123,36 @@ async def record(session: AsyncSession, facts: Sequence[Fact]) -> int:
     return len(written)
 
 
-async def _written(session: AsyncSession, facts: Sequence[Fact]) -> Sequence[Event]:
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An event as a batch wrote it (not loaded back: a billing run writes thousands)."""
+
+    id: uuid.UUID
+    type: str
+    organization_id: uuid.UUID | None
+    data: dict[str, Any]
+    occurred_at: datetime
+
+
+async def _written(session: AsyncSession, facts: Sequence[Fact]) -> list[Recorded]:
     """The facts as events, in one statement; those recorded before are left out."""
     if not facts:
         return []
     now = clock.now()
+    events = [Recorded(uuid.uuid4(), f.type, f.organization_id, f.data, now) for f in facts]
     rows = [
         {
-            "id": uuid.uuid4(),
-            "type": fact.type,
-            "organization_id": fact.organization_id,
-            "data": fact.data,
+            "id": event.id,
+            "type": event.type,
+            "organization_id": event.organization_id,
+            "data": event.data,
             "dedupe_key": fact.dedupe_key,
             "occurred_at": now,
         }
-        for fact in facts
+        for event, fact in zip(events, facts, strict=True)
     ]
-    return (
-        await session.scalars(
-            insert(Event)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Event)
-        )
-    ).all()
+    new = await bulk.insert_new(session, Event, rows, unique=("dedupe_key",))
+    return [event for event in events if event.id in new]
 
 
 async def tell(session: AsyncSession, facts: Sequence[Fact]) -> int:
@@ -157,7 +164,7 @@ async def tell(session: AsyncSession, facts: Sequence[Fact]) -> int:
         return 0
     managers = await _managers(session, {event.organization_id for event in written})
     refusals = await _refusals(
-        session, {person.id for people in managers.values() for person in people}
+        session, {user_id for people in managers.values() for user_id, _ in people}
     )
     notifications, emails = [], []
     for event in written:
@@ -165,13 +172,12 @@ async def tell(session: AsyncSession, facts: Sequence[Fact]) -> int:
         assert kind.audience == "managers", f"{event.type} is not told to managers: use emit"
         assert not kind.secret, f"{event.type} carries a one-time link: use emit"
         assert event.organization_id is not None
-        for person in managers.get(event.organization_id, []):
-            notifications.append(_notification(kind, event, person.id))
-            if kind.critical or (person.id, kind.category) not in refusals:
-                emails.append(_email(kind, event, event.data, person.email, person.id))
-    session.add_all(notifications)
-    session.add_all(emails)
-    await session.flush()
+        for user_id, email in managers.get(event.organization_id, []):
+            notifications.append(_notification(kind, event, user_id))
+            if kind.critical or (user_id, kind.category) not in refusals:
+                emails.append(_email(kind, event, event.data, email, user_id))
+    await bulk.insert_rows(session, Notification, notifications)
+    await bulk.insert_rows(session, OutboxMessage, emails)
     await webhooks.queue_many(session, written)
     if emails:
         uow.send_mail(session)
@@ -193,9 +199,10 @@ async def _refusals(session: AsyncSession, user_ids: set[uuid.UUID]) -> set[tupl
 
 async def _managers(
     session: AsyncSession, organization_ids: set[uuid.UUID | None]
-) -> dict[uuid.UUID, list[User]]:
+) -> dict[uuid.UUID, list[tuple[uuid.UUID, str]]]:
+    """Each organization's active owners and admins: (user id, email), oldest first."""
     rows = await session.execute(
-        select(Membership.organization_id, User)
+        select(Membership.organization_id, User.id, User.email)
         .join(User, User.id == Membership.user_id)
         .where(
             Membership.organization_id.in_(organization_ids - {None}),
@@ -204,9 +211,9 @@ async def _managers(
         )
         .order_by(User.created_at)
     )
-    found: dict[uuid.UUID, list[User]] = {}
-    for organization_id, user in rows:
-        found.setdefault(organization_id, []).append(user)
+    found: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+    for organization_id, user_id, email in rows:
+        found.setdefault(organization_id, []).append((user_id, email))
     return found
 
 
@@ -249,34 +256,42 @@ async def _wanting_email(
     return set(user_ids) - refused
 
 
-def _notification(kind: Kind, event: Event, user_id: uuid.UUID) -> Notification:
-    return Notification(
-        id=uuid.uuid4(),
-        user_id=user_id,
-        organization_id=event.organization_id,
-        event_id=event.id,
-        category=kind.category,
-        title=words(kind.subject, event.data)[:200],
-        body=words(kind.body, event.data),
-        link=words(kind.link, event.data)[:500] if kind.link else None,
-        created_at=event.occurred_at,
-    )
+def _notification(kind: Kind, event: Event | Recorded, user_id: uuid.UUID) -> dict[str, Any]:
+    """The columns of a panel message (plain values: a billing run writes thousands)."""
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "organization_id": event.organization_id,
+        "event_id": event.id,
+        "category": kind.category,
+        "title": words(kind.subject, event.data)[:200],
+        "body": words(kind.body, event.data),
+        "link": words(kind.link, event.data)[:500] if kind.link else None,
+        "created_at": event.occurred_at,
+    }
 
 
 def _email(
-    kind: Kind, event: Event, data: dict[str, Any], recipient: str, user_id: uuid.UUID | None
-) -> OutboxMessage:
-    return OutboxMessage(
-        id=uuid.uuid4(),
-        event_id=event.id,
-        user_id=user_id,
-        recipient=recipient,
-        template=kind.type,
-        data=data,
-        status="pending",
-        next_attempt_at=event.occurred_at,
-        message_id=f"{uuid.uuid4().hex}.{secrets.token_hex(4)}",
-    )
+    kind: Kind,
+    event: Event | Recorded,
+    data: dict[str, Any],
+    recipient: str,
+    user_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    """The columns of an email waiting in the outbox."""
+    return {
+        "id": uuid.uuid4(),
+        "event_id": event.id,
+        "user_id": user_id,
+        "recipient": recipient,
+        "template": kind.type,
+        "data": data,
+        "status": "pending",
+        "next_attempt_at": event.occurred_at,
+        "message_id": f"{uuid.uuid4().hex}.{secrets.token_hex(4)}",
+        "created_at": event.occurred_at,
+        "updated_at": event.occurred_at,
+    }
 
 
 async def of_user(

@@ -14,13 +14,14 @@ import ipaddress
 import os
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.kit import clock, uow
+from skypanel.kit import bulk, clock, uow
 from skypanel.kit.crypto import SecretPlace, decrypt_secret, encrypt_secret
 from skypanel.kit.errors import InvalidInput, NotFound
 from skypanel.models import Event
@@ -232,12 +233,25 @@ async def rotate_secret(
     return secret
 
 
+class Happened(Protocol):
+    """What queuing reads of an event: a loaded `Event`, or one a batch has just written."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def organization_id(self) -> uuid.UUID | None: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
 async def queue(session: AsyncSession, event: Event) -> int:
     """Queue `event` for every enabled endpoint that subscribes to it; how many were queued."""
     return await queue_many(session, [event])
 
 
-async def queue_many(session: AsyncSession, events: Sequence[Event]) -> int:
+async def queue_many(session: AsyncSession, events: Sequence[Happened]) -> int:
     """Queue each event for the enabled endpoints that subscribe to it (the platform's, and its
     organization's): one read of the endpoints and one insert for the whole batch."""
     public = [event for event in events if event.type in PUBLIC_EVENTS]
@@ -261,16 +275,12 @@ async def queue_many(session: AsyncSession, events: Sequence[Event]) -> int:
         if owner in (None, event.organization_id) and (ALL in wanted or event.type in wanted)
     ]
     if rows:
-        await session.execute(
-            insert(WebhookDelivery)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
-        )
+        await bulk.insert_new(session, WebhookDelivery, rows, unique=("endpoint_id", "event_id"))
         uow.send_webhooks(session)
     return len(rows)
 
 
-def _delivery(endpoint_id: uuid.UUID, event: Event) -> dict[str, object]:
+def _delivery(endpoint_id: uuid.UUID, event: Happened) -> dict[str, object]:
     return {
         "id": uuid.uuid4(),
         "endpoint_id": endpoint_id,

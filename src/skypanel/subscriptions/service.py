@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -339,6 +340,18 @@ class MoveInProgress(Conflict):
     code = "MOVE_IN_PROGRESS"
 
 
+async def moving_since(session: AsyncSession, organization_id: uuid.UUID) -> datetime | None:
+    """When the organization's unfinished move to another server began, if one is underway.
+    Read it with the subscription locked: a move locks that row to start."""
+    started: datetime | None = await session.scalar(
+        select(OrganizationMove.created_at).where(
+            OrganizationMove.organization_id == organization_id,
+            OrganizationMove.state.in_(("pending", "running")),
+        )
+    )
+    return started
+
+
 async def require_active(
     session: AsyncSession, organization_id: uuid.UUID
 ) -> ContainerSubscription:
@@ -356,12 +369,7 @@ async def require_active(
         raise SubscriptionSuspended(
             "The subscription is suspended for non-payment; top up the wallet to resume"
         )
-    moving = await session.scalar(
-        select(OrganizationMove.created_at).where(
-            OrganizationMove.organization_id == organization_id,
-            OrganizationMove.state.in_(("pending", "running")),
-        )
-    )
+    moving = await moving_since(session, organization_id)
     if moving is not None:
         raise MoveInProgress(
             "Your services are being moved to another server; changes can be made again once"

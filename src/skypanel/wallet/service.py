@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.kit import clock
+from skypanel.kit import bulk, clock
 from skypanel.kit.errors import AppError, Conflict, NotFound
 from skypanel.kit.money import CURRENCY, format_money
 from skypanel.models import PaymentTransaction, Wallet
@@ -172,9 +171,10 @@ async def debit_many(session: AsyncSession, debits: Sequence[Debit]) -> list[uui
         entries.append(line)
         results.append(line["id"])
     if entries:
-        await session.execute(insert(PaymentTransaction), entries)
-        await session.execute(
-            update(Wallet),
+        await bulk.insert_rows(session, PaymentTransaction, entries)
+        await bulk.update_rows(
+            session,
+            Wallet,
             [{"id": w[0], "balance_cents": w[1], "updated_at": now} for w in wallets.values()],
         )
         await notices.record(

@@ -1,15 +1,9 @@
-"""Issuing billing documents, and the billing profiles and tax rates they are built from.
-
-`issue` is called by whoever charges, refunds or takes a top-up, inside that transaction: the
-document exists exactly when the money moved. It never commits (the unit of work does, see
-`skypanel.kit.uow`).
-"""
+"""Issuing quoted documents: numbered from the per-kind-and-year counter, stored, told."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,130 +11,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.invoices import repository, tax
+from skypanel.invoices.service._quotes import Quote, quote
 from skypanel.invoices.tax import Line
 from skypanel.kit import clock
-from skypanel.kit.errors import Conflict, NotFound
+from skypanel.kit.errors import Conflict
 from skypanel.kit.money import CURRENCY, format_money
-from skypanel.models.invoices import BillingDocument, BillingProfile
+from skypanel.models.invoices import BillingDocument
 from skypanel.notices import service as notices
-from skypanel.platform.service import DocumentNumbers, Seller, get_setting
+from skypanel.platform.service import DocumentNumbers, get_setting
 
 Kind = Literal["invoice", "credit_note", "receipt"]
 
 _REFERENCE_CONSTRAINT = "uq_billing_documents_kind_reference_type_reference_id"
 
 
-class DocumentNotFound(NotFound):
-    code = "DOCUMENT_NOT_FOUND"
-
-
 class ReferenceTaken(Conflict):
     """A reference (a ledger entry, a top-up) belongs to one organization's document only."""
 
     code = "DOCUMENT_REFERENCE_TAKEN"
-
-
-@dataclass(frozen=True, slots=True)
-class Quote:
-    """A document priced before any money moves. The caller debits or refunds `total_cents`,
-    then issues this very quote (`issue_quoted`, `issue_many`), so the ledger entry and the
-    document agree to the cent even if a rate or the buyer's profile changes in between."""
-
-    organization_id: uuid.UUID
-    decision: tax.TaxDecision
-    lines: tuple[tax.PricedLine, ...]
-    seller: dict[str, Any]
-    buyer: dict[str, Any]
-    related: uuid.UUID | None = None
-
-    @property
-    def subtotal_cents(self) -> int:
-        return sum(line.net_cents for line in self.lines)
-
-    @property
-    def tax_cents(self) -> int:
-        return sum(line.tax_cents for line in self.lines)
-
-    @property
-    def total_cents(self) -> int:
-        return sum(line.total_cents for line in self.lines)
-
-
-@dataclass(frozen=True, slots=True)
-class _Terms:
-    """The platform settings and rates every quote reads, loaded once per call."""
-
-    seller: Seller
-    seller_snapshot: dict[str, Any]
-    gross: bool
-    rates: dict[str, tax.Rate]
-
-
-async def _terms(session: AsyncSession) -> _Terms:
-    seller = Seller.model_validate(await get_setting(session, "seller"))
-    return _Terms(
-        seller=seller,
-        seller_snapshot=seller.model_dump(mode="json", by_alias=True),
-        gross=bool(await get_setting(session, "prices_include_tax")),
-        rates={
-            row.country: tax.Rate(row.rate_bps, row.name) for row in await repository.rates(session)
-        },
-    )
-
-
-def _priced(
-    organization_id: uuid.UUID,
-    lines: Sequence[Line],
-    decision: tax.TaxDecision,
-    terms: _Terms,
-    buyer: dict[str, Any],
-    related: uuid.UUID | None = None,
-) -> Quote:
-    if not lines:
-        raise ValueError("a document needs at least one line")
-    return Quote(
-        organization_id=organization_id,
-        decision=decision,
-        lines=tuple(tax.price_all(lines, decision, gross=terms.gross)),
-        seller=terms.seller_snapshot,
-        buyer=buyer,
-        related=related,
-    )
-
-
-async def quote(
-    session: AsyncSession,
-    organization_id: uuid.UUID,
-    lines: Sequence[Line],
-    *,
-    related: uuid.UUID | None = None,
-    taxed: bool = True,
-) -> Quote:
-    """Price one document: tax added to net prices or taken out of gross ones, as `issue`
-    would. A credit note's quote (`related`) takes that invoice's tax treatment."""
-    terms = await _terms(session)
-    profile = await repository.profile(session, organization_id)
-    decision = await _decision(session, organization_id, terms, profile, related, taxed)
-    buyer = await _buyer(session, organization_id, profile)
-    return _priced(organization_id, lines, decision, terms, buyer, related)
-
-
-async def quote_many(
-    session: AsyncSession, charges: Sequence[tuple[uuid.UUID, Sequence[Line]]]
-) -> list[Quote]:
-    """Price the invoices of many charges (organization, lines) with one read of the settings,
-    rates, profiles and names: a billing run's renewals."""
-    terms = await _terms(session)
-    organizations = {organization_id for organization_id, _ in charges}
-    profiles = await repository.profiles(session, organizations)
-    names = await repository.organization_names(session, organizations - profiles.keys())
-    quotes = []
-    for organization_id, lines in charges:
-        profile = profiles.get(organization_id)
-        decision = tax.decide(terms.seller.country, _tax_buyer(profile), terms.rates)
-        buyer = _snapshot(profile) if profile else {"legalName": names.get(organization_id)}
-        quotes.append(_priced(organization_id, lines, decision, terms, buyer))
-    return quotes
 
 
 async def issue(
@@ -214,22 +102,17 @@ async def issue_many(
     consecutive in the order given, and one statement inserts them. Returns their ids.
 
     For references created in the same transaction (a billing run's new ledger entries), which
-    no other document can hold yet: a clash is a bug and fails the whole transaction."""
+    no other document can hold yet: a clash is a bug and fails the whole transaction. The rows
+    are built before the numbers are taken: from then on the counter row is locked until the
+    caller commits, so only the inserts follow (a billing run issues last)."""
     if not documents:
         return []
     issued_at = clock.now()
     patterns = await _patterns(session)
-    first = await repository.take_numbers(session, kind, issued_at.year, len(documents))
-    rows = [
-        _row(
-            quote,
-            kind,
-            reference,
-            _number(patterns, kind, first + offset, issued_at.year),
-            issued_at,
-        )
-        for offset, (quote, reference) in enumerate(documents)
-    ]
+    rows = [_row(quote, kind, reference, "", issued_at) for quote, reference in documents]
+    first = await repository.take_numbers(session, kind, issued_at.year, len(rows))
+    for offset, row in enumerate(rows):
+        row["number"] = _number(patterns, kind, first + offset, issued_at.year)
     await repository.add_documents(session, rows)
     await notices.record(session, [_issued(row) for row in rows])
     return [row["id"] for row in rows]
@@ -314,57 +197,3 @@ async def _existing(
             referenceId=str(reference[1]),
         )
     return found
-
-
-async def _decision(
-    session: AsyncSession,
-    organization_id: uuid.UUID,
-    terms: _Terms,
-    profile: BillingProfile | None,
-    related: uuid.UUID | None,
-    taxed: bool,
-) -> tax.TaxDecision:
-    if related is not None:
-        invoice = await repository.document(session, organization_id, related)
-        if invoice is None:
-            raise DocumentNotFound("The document to credit was not found")
-        return tax.TaxDecision(
-            rate_bps=invoice.tax_rate_bps,
-            name=invoice.tax_name,
-            mention=invoice.tax_mention,
-            reverse_charge=invoice.tax_mention == tax.REVERSE_CHARGE,
-        )
-    if not taxed:
-        return tax.UNTAXED
-    return tax.decide(terms.seller.country, _tax_buyer(profile), terms.rates)
-
-
-def _tax_buyer(profile: BillingProfile | None) -> tax.Buyer | None:
-    if profile is None:
-        return None
-    return tax.Buyer(
-        country=profile.country, vat_number=profile.vat_number, is_business=profile.is_business
-    )
-
-
-async def _buyer(
-    session: AsyncSession, organization_id: uuid.UUID, profile: BillingProfile | None
-) -> dict[str, Any]:
-    """The buyer as printed on the document; without a profile, the organization's name."""
-    if profile is None:
-        return {"legalName": await repository.organization_name(session, organization_id)}
-    return _snapshot(profile)
-
-
-def _snapshot(profile: BillingProfile) -> dict[str, Any]:
-    return {
-        "legalName": profile.legal_name,
-        "addressLine1": profile.address_line1,
-        "addressLine2": profile.address_line2,
-        "postalCode": profile.postal_code,
-        "city": profile.city,
-        "region": profile.region,
-        "country": profile.country,
-        "vatNumber": profile.vat_number,
-        "isBusiness": profile.is_business,
-    }
