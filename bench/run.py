@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import admin, api, billing, scaling
+from bench import admin, api, billing, reconcile, scaling
 from bench.support import table
 
 
@@ -18,6 +18,8 @@ def main(argv: list[str]) -> None:
     print(table("Scaling", asyncio.run(scaling.main(scaling.arguments(quick)))))
     print()
     print(table("Admin lists", asyncio.run(admin.main(admin.arguments(quick)))))
+    print()
+    print(table("Reconciliation", asyncio.run(reconcile.main(reconcile.arguments(quick)))))
 
 
 if __name__ == "__main__":

@@ -18,11 +18,11 @@ from skypanel.easypanel.schemas import (
     BindMount,
     DeployPatch,
     ImageSource,
-    ProjectsAndServices,
     Resources,
 )
 from skypanel.emulator import RecordedRequest, RunningEmulator
 from skypanel.models import EasypanelServer
+from skypanel.reconcile._drift import LISTING
 from skypanel.reconcile.service import reconcile
 from tests.conftest import runner_of
 from tests.locks import LockWatch
@@ -102,12 +102,12 @@ class ListedThen(EasypanelClient):
         super().__init__(easypanel.base_url, easypanel.token, dialect="orpc")
         self._meanwhile: Callable[[], Awaitable[None]] | None = meanwhile
 
-    async def list_projects_and_services(self) -> ProjectsAndServices:
-        listing = await super().list_projects_and_services()
-        if self._meanwhile is not None:
+    async def call(self, procedure: str, payload: Any = None) -> Any:
+        answer = await super().call(procedure, payload)
+        if procedure == LISTING and self._meanwhile is not None:
             meanwhile, self._meanwhile = self._meanwhile, None
             await meanwhile()
-        return listing
+        return answer
 
     async def client_for(self, server_id: uuid.UUID | None) -> EasypanelClient:
         return self

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -83,7 +84,9 @@ async def test_one_hanging_server_holds_up_no_other(
     big_server: RunningEmulator,
     small_server: RunningEmulator,
     fresh: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr("skypanel.reconcile._listing.PATIENCE", 0.5)  # listings are taken in turn
     (_, first), (_, second) = await _fleet(live_client, committed, (big_server, small_server))
     pool = ClientPool(committed)
     cache = _app(live_client).state.cache

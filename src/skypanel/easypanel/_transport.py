@@ -31,7 +31,7 @@ from skypanel.easypanel.errors import (
 )
 from skypanel.easypanel.metrics import observe_call
 from skypanel.easypanel.options import CallRecord, RetryPolicy, Timeouts
-from skypanel.easypanel.redaction import redact
+from skypanel.easypanel.redaction import AUDITED_ITEMS, redact
 from skypanel.kit import clock
 
 CallHook = Callable[[CallRecord], Awaitable[None] | None]
@@ -203,8 +203,8 @@ class Transport:
             elapsed_ms=elapsed * 1000,
             attempts=progress.attempts,
             status_code=progress.status,
-            request=redact(payload),
-            response=redact(result),
+            request=redact(payload, items=AUDITED_ITEMS),
+            response=redact(result, items=AUDITED_ITEMS),
             error_code=code,
             error_message=error.message if error else None,
         )

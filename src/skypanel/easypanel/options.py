@@ -43,7 +43,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class CallRecord:
-    """One logical call (retries included), given to the `on_call` hook. Bodies are redacted."""
+    """One logical call (retries included), given to the `on_call` hook. Bodies are redacted
+    and abridged (`redaction.AUDITED_ITEMS`)."""
 
     procedure: str
     dialect: str

@@ -1,14 +1,19 @@
 """Redaction of request and response bodies before they are logged or audited.
 
 Easypanel returns credentials in clear (env, passwords, deploy tokens, registry passwords —
-contract §4.1), so anything stored about a call goes through `redact` first.
+contract §4.1), so anything stored about a call goes through `redact` first. Audited bodies are
+also abridged: a server's listing of 20,000 services is not worth storing on every call.
 """
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 REDACTED = "[redacted]"
+OMITTED = "[omitted]"
+AUDITED_ITEMS = 100
+"""Entries of a list or object kept in an audited body; the rest are counted under `OMITTED`."""
 
 _SECRET_PARTS = ("password", "token", "secret", "credential", "apikey", "api_key", "authorization")
 _SECRET_KEYS = frozenset({"content", "dockerfile", "privatekey", "private_key", "deploymenturl"})
@@ -32,20 +37,30 @@ def redact_env(env: str) -> str:
     return "\n".join(lines)
 
 
-def redact(value: Any) -> Any:
-    """A copy of a JSON-like value with secrets and env values replaced."""
+def redact(value: Any, *, items: int | None = None) -> Any:
+    """A copy of a JSON-like value with secrets and env values replaced. With `items`, every list
+    and object keeps its first `items` entries, followed by how many more there were."""
     if isinstance(value, dict):
-        return {str(key): _redact_item(str(key), item) for key, item in value.items()}
+        copy = {
+            str(key): _redact_item(str(key), item, items)
+            for key, item in islice(value.items(), items)
+        }
+        if items is not None and len(value) > items:
+            copy[OMITTED] = len(value) - items
+        return copy
     if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
+        kept = [redact(item, items=items) for item in islice(value, items)]
+        if items is not None and len(value) > items:
+            kept.append({OMITTED: len(value) - items})
+        return kept
     return value
 
 
-def _redact_item(key: str, item: Any) -> Any:
+def _redact_item(key: str, item: Any, items: int | None) -> Any:
     if item is None or isinstance(item, bool):
         return item
     if _is_env(key) and isinstance(item, str):
         return redact_env(item)
     if _is_secret(key) and not isinstance(item, dict | list):
         return REDACTED
-    return redact(item)
+    return redact(item, items=items)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
-from skypanel.emulator import _h_backups
+from skypanel.emulator import _h_backups, _seed
 from skypanel.emulator._faults import Envelope, FailRule, Faults, HangRule, RecordedRequest
 from skypanel.emulator._state import State
 from skypanel.emulator._world import World, public
@@ -77,6 +77,15 @@ class EmulatorController:
             _merge(found, copy.deepcopy(dict(changes)))
             self.world.persist()
             return copy.deepcopy(public(found))
+
+    def seed(self, seed: Mapping[str, Any]) -> int:
+        """Add many projects and running services at once (format: `_seed`); returns how many
+        services were added."""
+        with self.world.lock:
+            self.world.settle()
+            added = _seed.load(self.world, seed, _merge)
+            self.world.persist()
+            return added
 
     def database_data(self, project: str, service: str) -> str:
         """What a database holds (a backup saves it, a restore puts it back)."""

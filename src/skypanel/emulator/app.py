@@ -4,13 +4,12 @@ Pipeline of an RPC request: route -> verb (tRPC) -> body -> auth -> faults -> in
 (strict, by wire name, unknown keys stripped) -> handler under the state lock -> envelope.
 Control routes under ``/__emulator/`` (same token): ``state``, ``reset``, ``requests``,
 ``faults``, ``clock``, ``data`` (a database's contents: GET ``?project=&service=``, POST
-``{project, service, data}``).
+``{project, service, data}``), ``seed`` (POST many projects and running services, `_seed`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import secrets
 import time
@@ -195,13 +194,14 @@ class _RpcEndpoint:
         with self.world.lock:
             self.world.settle()
             try:
-                result = copy.deepcopy(found.handler(self.world, body))
+                result = found.handler(self.world, body)
             except EmulatorError as exc:
                 status = 400 if dialect == "orpc" else 500
                 return _error(dialect, found.name, status, exc.message)
             if not is_query(found.name):
                 self.world.persist()
-        return JSONResponse(_wire.success(dialect, result, void=found.void))
+            # Rendered under the lock, so the answer needs no copy of the state it shows.
+            return JSONResponse(_wire.success(dialect, result, void=found.void))
 
     async def _hang(self, seconds: float) -> None:
         released = self.controller.hang_event()
@@ -282,6 +282,11 @@ class _ControlEndpoint:
                 return JSONResponse({"data": control.database_data(str(project), str(service))})
             except (EmulatorError, KeyError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
+        if action == "seed" and method == "POST":
+            try:
+                return JSONResponse({"services": control.seed(body)})
+            except EmulatorError as exc:
+                return JSONResponse({"error": exc.message}, status_code=400)
         if action == "clock" and method == "POST":
             control.advance(float(body.get("advance", 0)))
             return JSONResponse({"now": control.world.clock.now()})

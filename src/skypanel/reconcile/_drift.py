@@ -1,5 +1,9 @@
 """What a run found, worked out without the database or the network: the records as they were
-before Easypanel was listed, compared with the listing. Everything is indexed by name."""
+before Easypanel was listed, compared with the listing. Everything is indexed by name.
+
+The listing is Easypanel's raw answer (every service in full, about 3 KB each once decoded). It
+is read one service at a time: each is validated, judged and dropped, and only the services to
+import are kept as models, so a server of 20,000 services costs its decoded answer and no more."""
 
 from __future__ import annotations
 
@@ -7,14 +11,21 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
-from skypanel.easypanel import swarm_name
-from skypanel.easypanel.schemas import ProjectsAndServices, Service, TaskStats
+from pydantic import BaseModel
+
+from skypanel.easypanel import EasypanelApiError, swarm_name
+from skypanel.easypanel.schemas import Project, Service, TaskStats
 from skypanel.models import ContainerProject, ContainerService
 from skypanel.templates.safety import Violation, service_violations
 
 Key = tuple[str, str]
 """(Easypanel project name, Easypanel service name)."""
+M = TypeVar("M", bound=BaseModel)
+
+LISTING = "projects.listProjectsAndServices"
+"""Every project and service of a server, in one answer."""
 
 NOT_JUDGED = frozenset({"creating", "deleting", "missing"})
 """Service records a missing Easypanel service says nothing about."""
@@ -33,12 +44,6 @@ class SeenProject:
     status: str
     updated_at: datetime
 
-    @classmethod
-    def of(cls, row: ContainerProject) -> SeenProject:
-        return cls(
-            row.id, row.organization_id, row.easypanel_project_name, row.status, row.updated_at
-        )
-
     def unchanged(self, row: ContainerProject) -> bool:
         return (row.status, row.updated_at) == (self.status, self.updated_at)
 
@@ -53,19 +58,6 @@ class SeenService:
     desired_state: str
     safety_stop: str | None
     updated_at: datetime
-
-    @classmethod
-    def of(cls, project: str, row: ContainerService) -> SeenService:
-        return cls(
-            row.id,
-            row.project_id,
-            project,
-            row.easypanel_service_name,
-            row.status,
-            row.desired_state,
-            row.configuration.get(SAFETY_STOP),
-            row.updated_at,
-        )
 
     @property
     def where(self) -> str:
@@ -111,32 +103,60 @@ class Findings:
     unknown_projects: list[str] = field(default_factory=list)
 
 
-def compare(before: Snapshot, listing: ProjectsAndServices) -> Findings:
+def compare(before: Snapshot, listing: Any) -> Findings:
     """Records whose resource is gone, services to import, unsafe services, unknown projects.
 
     Only records that existed before the listing started can be found missing: a service
-    deployed meanwhile is not in the snapshot."""
-    live = {(s.project_name, s.name): s for s in listing.services}
-    names = {p.name for p in listing.projects}
+    deployed meanwhile is not in the snapshot. A malformed listing raises EasypanelApiError."""
+    projects, services = _parts(listing)
+    names = {_read(Project, item).name for item in projects}
     found = Findings()
-    for key, seen in before.services.items():
-        reported = live.get(key)
-        if reported is None:
-            if seen.status not in NOT_JUDGED:
-                found.missing_services.append(seen)
+    live: set[Key] = set()
+    for item in services:
+        reported = _read(Service, item)
+        key = (reported.project_name, reported.name)
+        if key in live:
             continue
-        violations = service_violations(reported)
-        if violations:
-            found.unsafe.append(Unsafe(seen, violations, stop_reason(violations)))
-    for name, project in before.projects.items():
-        if name not in names and project.status == "active":
-            found.missing_projects.append(project)
-    for key, reported in live.items():
+        live.add(key)
+        seen = before.services.get(key)
         holder = before.projects.get(key[0])
-        if holder is not None and key not in before.services and holder.status in IMPORTABLE_INTO:
+        if seen is not None:
+            violations = service_violations(reported)
+            if violations:
+                found.unsafe.append(Unsafe(seen, violations, stop_reason(violations)))
+        elif holder is not None and holder.status in IMPORTABLE_INTO:
             found.imports.append(Import(holder, reported, service_violations(reported)))
+    found.missing_services = [
+        seen
+        for key, seen in before.services.items()
+        if key not in live and seen.status not in NOT_JUDGED
+    ]
+    found.missing_projects = [
+        project
+        for name, project in before.projects.items()
+        if name not in names and project.status == "active"
+    ]
     found.unknown_projects = sorted(names - before.projects.keys())
     return found
+
+
+def _parts(listing: Any) -> tuple[list[Any], list[Any]]:
+    projects = listing.get("projects", []) if isinstance(listing, dict) else None
+    services = listing.get("services", []) if isinstance(listing, dict) else None
+    if not isinstance(projects, list) or not isinstance(services, list):
+        raise _malformed("not an object of two lists")
+    return projects, services
+
+
+def _read(model: type[M], item: Any) -> M:
+    try:
+        return model.model_validate(item)
+    except ValueError as exc:
+        raise _malformed(type(exc).__name__) from exc
+
+
+def _malformed(why: str) -> EasypanelApiError:
+    return EasypanelApiError(f"Easypanel {LISTING}: unexpected answer ({why})", procedure=LISTING)
 
 
 def running_again(unsafe: Unsafe, tasks: Mapping[str, TaskStats] | None) -> bool:

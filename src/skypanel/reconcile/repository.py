@@ -9,28 +9,40 @@ from collections.abc import Collection
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skypanel.models import ContainerProject, ContainerService, Organization
-from skypanel.reconcile._drift import SeenProject, SeenService, Snapshot
+from skypanel.models import ContainerProject, ContainerService, Organization, OrganizationMove
+from skypanel.reconcile._drift import SAFETY_STOP, SeenProject, SeenService, Snapshot
 
 
 async def snapshot(session: AsyncSession, server_id: uuid.UUID) -> Snapshot:
-    """The server's projects and services as they are now (two queries, no locks)."""
-    projects = {
-        project.easypanel_project_name: SeenProject.of(project)
-        for project in await session.scalars(
-            select(ContainerProject).where(ContainerProject.server_id == server_id)
+    """The server's projects and services as they are now: two queries of plain rows (the
+    columns a comparison reads, no ORM objects), no locks."""
+    projects = await session.execute(
+        select(
+            ContainerProject.id,
+            ContainerProject.organization_id,
+            ContainerProject.easypanel_project_name,
+            ContainerProject.status,
+            ContainerProject.updated_at,
+        ).where(ContainerProject.server_id == server_id)
+    )
+    services = await session.execute(
+        select(  # in SeenService's field order
+            ContainerService.id,
+            ContainerService.project_id,
+            ContainerProject.easypanel_project_name,
+            ContainerService.easypanel_service_name,
+            ContainerService.status,
+            ContainerService.desired_state,
+            ContainerService.configuration[SAFETY_STOP].astext,
+            ContainerService.updated_at,
         )
-    }
-    rows = await session.execute(
-        select(ContainerService, ContainerProject.easypanel_project_name)
         .join(ContainerProject, ContainerService.project_id == ContainerProject.id)
         .where(ContainerProject.server_id == server_id)
     )
-    services = {
-        (project, service.easypanel_service_name): SeenService.of(project, service)
-        for service, project in rows.all()
-    }
-    return Snapshot(projects=projects, services=services)
+    return Snapshot(
+        projects={row[2]: SeenProject(*row) for row in projects},
+        services={(row[2], row[3]): SeenService(*row) for row in services},
+    )
 
 
 async def lock_projects(
@@ -91,12 +103,24 @@ async def has_service(session: AsyncSession, project_id: uuid.UUID, name: str) -
 async def recorded_projects(
     session: AsyncSession, server_id: uuid.UUID, names: Collection[str]
 ) -> set[str]:
-    """Which of these Easypanel project names have a record on the server now."""
+    """Which of these Easypanel project names have a record on the server now, or belong to an
+    organization being moved from or to it (before the switch its projects are already on the
+    target, after it they stay on the source until the cleanup)."""
     if not names:
         return set()
+    moving = select(OrganizationMove.organization_id).where(
+        OrganizationMove.state.in_(("pending", "running")),
+        or_(
+            OrganizationMove.source_server_id == server_id,
+            OrganizationMove.target_server_id == server_id,
+        ),
+    )
     query = select(ContainerProject.easypanel_project_name).where(
-        ContainerProject.server_id == server_id,
         ContainerProject.easypanel_project_name.in_(names),
+        or_(
+            ContainerProject.server_id == server_id,
+            ContainerProject.organization_id.in_(moving),
+        ),
     )
     return set(await session.scalars(query))
 

@@ -5,7 +5,9 @@ against the quota; every service with a record, imported or made by the panel, i
 safety rules on what Easypanel reports for it and stopped when it breaks them; records whose
 resource vanished are marked `missing`; unknown projects in SkyPanel's namespace are reported.
 
-Servers are reconciled concurrently (a few at a time), `down` ones left until they answer again.
+Servers are reconciled two at a time, their listings and task counts taken in turn (`_listing`:
+one such answer held at a time unless a server is slow), `down` ones left until they answer
+again.
 A run never calls Easypanel inside a transaction. Per server it reads a snapshot of the records
 and closes that transaction, lists the server (and reads its task stats when a service already
 stopped for safety may have been started again), then writes back in one short transaction that
@@ -33,6 +35,7 @@ from skypanel.operations.service import ClientSource
 from skypanel.reconcile import repository
 from skypanel.reconcile._drift import (
     IMPORTABLE_INTO,
+    LISTING,
     Findings,
     Import,
     Unsafe,
@@ -44,6 +47,7 @@ from skypanel.reconcile._drift import (
     stop_reason,
     stopped_for,
 )
+from skypanel.reconcile._listing import Turns
 from skypanel.servers.parallel import answering, each_server
 from skypanel.services import claims
 from skypanel.services.service import queue_operation
@@ -52,6 +56,8 @@ from skypanel.templates.safety import Violation
 
 log = structlog.get_logger(__name__)
 GONE = "The service is no longer on Easypanel"
+AT_ONCE = 2
+"""Servers reconciled side by side; their big answers are taken in turn (`_listing`)."""
 _DATABASES = ("postgres", "mysql", "mariadb", "mongo", "redis")
 
 
@@ -67,43 +73,45 @@ class DriftReport:
 async def reconcile(
     sessions: async_sessionmaker[AsyncSession], clients: ClientSource
 ) -> DriftReport:
-    """Every server that answers, a few at a time; one failing stops no other."""
-    report = DriftReport()
+    """Every server that answers, two at a time; one failing stops no other."""
+    report, turns = DriftReport(), Turns()
     async with sessions() as session:
         servers = await answering(session)
 
     async def one(server_id: uuid.UUID) -> None:
-        await _server(sessions, clients, server_id, report)
+        await _server(sessions, clients, turns, server_id, report)
 
-    await each_server(servers, one, event="reconcile.server_failed")
+    await each_server(servers, one, event="reconcile.server_failed", at_once=AT_ONCE)
     return report
 
 
 async def _server(
     sessions: async_sessionmaker[AsyncSession],
     clients: ClientSource,
+    turns: Turns,
     server_id: uuid.UUID,
     report: DriftReport,
 ) -> None:
     async with sessions() as session:
         before = await repository.snapshot(session, server_id)
     client = await clients.client_for(server_id)
-    try:
-        listing = await client.list_projects_and_services()
+    try:  # the raw answer, read by `compare` one service at a time and dropped with it
+        found = compare(before, await turns.take(lambda: client.call(LISTING)))
     except EasypanelError as exc:
         log.warning("reconcile.unreachable", server=str(server_id), error=exc.code)
         return
-    found = compare(before, listing)
     marked = any(unsafe.marked for unsafe in found.unsafe)
-    tasks = await _task_stats(client, server_id) if marked else None
+    tasks = await _task_stats(client, turns, server_id) if marked else None
     stops = [u for u in found.unsafe if not u.marked or running_again(u, tasks)]
     async with transaction(sessions) as session:
         await _write_back(session, server_id, found, stops, report)
 
 
-async def _task_stats(client: EasypanelClient, server_id: uuid.UUID) -> dict[str, TaskStats] | None:
+async def _task_stats(
+    client: EasypanelClient, turns: Turns, server_id: uuid.UUID
+) -> dict[str, TaskStats] | None:
     try:
-        return await client.get_task_stats()
+        return await turns.take(client.get_task_stats)
     except EasypanelError as exc:
         log.warning("reconcile.task_stats_unavailable", server=str(server_id), error=exc.code)
         return None
