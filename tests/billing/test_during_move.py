@@ -23,9 +23,7 @@ ANCHOR = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
 async def _status(db: async_sessionmaker[AsyncSession], org: uuid.UUID) -> str:
     async with db() as session:
         found = await session.scalar(
-            select(ContainerSubscription.status).where(
-                ContainerSubscription.organization_id == org
-            )
+            select(ContainerSubscription.status).where(ContainerSubscription.organization_id == org)
         )
     assert found is not None
     return found

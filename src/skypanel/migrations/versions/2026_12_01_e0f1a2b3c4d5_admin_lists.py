@@ -143,8 +143,8 @@ def upgrade() -> None:
     for name, (table, keys, covered) in MATCHES.items():
         including = f" INCLUDE ({covered})" if covered else ""
         *leading, key = keys.split(", ")
-        columns = ", ".join([*leading, f'({key} COLLATE "C")', "id"])
-        op.execute(f"CREATE INDEX {name} ON {table} ({columns}){including}")
+        listed = ", ".join([*leading, f'({key} COLLATE "C")', "id"])
+        op.execute(f"CREATE INDEX {name} ON {table} ({listed}){including}")
     op.create_table(
         "platform_counts",
         *_count_columns(),
