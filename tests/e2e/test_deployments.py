@@ -42,6 +42,9 @@ def test_a_redeploy_on_a_new_tag_streams_its_log_until_it_ends(
 
     card = customer.get_by_test_id("deployments")
     expect(card.locator("tr[data-trigger='create']")).to_be_visible()
+    # A redeploy is refused while the service is still being created: wait until it is not.
+    live = customer.locator("#live-status")
+    expect(live).not_to_have_attribute("data-status", "creating", timeout=15_000)
     card.get_by_label("New image (optional)").fill("nginx:1.28")
     card.get_by_role("button", name="Redeploy").click()
     expect(customer.locator("#flashes")).to_contain_text("web is being deployed on nginx:1.28")
