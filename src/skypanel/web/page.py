@@ -53,6 +53,9 @@ class Page:
     branding: dict[str, Any]
     csrf_secret: str
     viewer: User | None = None
+    generation: int | None = None
+    """The viewer's cache generation, read when the sign-in was checked (None: the cache could
+    not say); what is cached about the viewer for this page is read and stored under it."""
     acting: OrgContext | None = None
     organizations: list[tuple[Organization, str]] = field(default_factory=list)
     flashes: list[dict[str, str]] = field(default_factory=list)
@@ -186,16 +189,21 @@ async def _page(request: Request, session: Session, settings: AppSettings) -> Pa
     cache = cache_of(request)
     branding: dict[str, Any] = await cached_setting(cache, session, "branding")
     page = Page(request, session, settings, branding, secret)
-    page.viewer = await _viewer(cache, session, request.cookies.get(cookies.SESSION))
+    page.viewer, page.generation = await _viewer(
+        cache, session, request.cookies.get(cookies.SESSION)
+    )
     request.state.page = page
     return page
 
 
-async def _viewer(cache: Cache, session: AsyncSession, token: str | None) -> User | None:
+async def _viewer(
+    cache: Cache, session: AsyncSession, token: str | None
+) -> tuple[User | None, int | None]:
     """The account behind a session cookie, if the sign-in is still live: from the cache when
-    it was found live under the user's current generation, else from the database."""
+    it was found live under the user's current generation, else from the database; and that
+    generation."""
     if not token:
-        return None
+        return None, None
     token_hash, now = hash_refresh_token(token), clock.now()
     signed_in = await principals.cached_sign_in(cache, token_hash)
     if signed_in is not None:
@@ -204,22 +212,22 @@ async def _viewer(cache: Cache, session: AsyncSession, token: str | None) -> Use
         )
         if cached is not None:
             stands = principals.sign_in_stands(cached, False, signed_in.expires_at, now)
-            return cached if stands else None
+            return (cached, signed_in.generation) if stands else (None, None)
     stored = await users.refresh_by_hash(session, token_hash, lock=False)
     if stored is None:
-        return None
+        return None, None
     # The generation is read before the sign-in is read (again) and the account: a revocation
     # that commits meanwhile leaves what is remembered here under a generation gone stale.
     generation = await principals.user_generation(cache, stored.user_id)
     await session.refresh(stored)
     user = await users.get(session, stored.user_id)
     if not principals.sign_in_stands(user, stored.revoked_at is not None, stored.expires_at, now):
-        return None
+        return None, None
     assert user is not None
     if generation is not None:
         await principals.remember_user(cache, user, generation=generation)
         await principals.remember_sign_in(cache, token_hash, user.id, stored.expires_at, generation)
-    return user
+    return user, generation
 
 
 PublicPage = Annotated[Page, Depends(_page)]
@@ -245,8 +253,7 @@ def acting(
 
 async def _memberships(page: Page, user: User) -> Sequence[tuple[Organization, Membership]]:
     """The viewer's organizations (the switcher; the first acts unless the cookie chose one)."""
-    cache = cache_of(page.request)
-    generation = await principals.user_generation(cache, user.id)
+    cache, generation = cache_of(page.request), page.generation
     if generation is not None:
         found = await principals.cached_memberships(cache, user.id, generation)
         if found is not None:
