@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,14 +16,36 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
 
 from skypanel.kit import uow
 
 
+class PingOnce(PGDialect_asyncpg):
+    """SQLAlchemy's asyncpg dialect, except that the check of a pooled connection before each
+    use (`pool_pre_ping`) is one round trip: `SELECT 1` in the simple protocol, which PgBouncer
+    passes as one transaction. The dialect's own check wraps an empty prepared statement in
+    `BEGIN` and `ROLLBACK` for PgBouncer's sake, three round trips on every request
+    (bench/RESULTS.md)."""
+
+    supports_statement_cache = True
+
+    def do_ping(self, dbapi_connection: Any) -> bool:
+        try:
+            await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
+        except Exception as error:
+            # Mapped as the dialect's own ping maps it, so a lost connection is seen as one.
+            dbapi_connection._handle_exception(error)
+        return True
+
+
+registry.register("postgresql.skypanel", __name__, "PingOnce")
+
+
 def async_url(url: str) -> str:
-    """Any PostgreSQL URL (libpq style included) as an asyncpg SQLAlchemy URL."""
+    """Any PostgreSQL URL (libpq style included) as a SQLAlchemy URL for asyncpg (`PingOnce`)."""
     parsed = make_url(url)
-    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    return parsed.set(drivername="postgresql+skypanel").render_as_string(hide_password=False)
 
 
 def create_engine(
