@@ -6,8 +6,9 @@ time applies (the rest of the suite settles at once: see conftest.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -16,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.emulator import RunningEmulator
 from skypanel.models import EasypanelServer
+from skypanel.servers.clients import TASKS_TTL
 from skypanel.services import health
-from skypanel.services.status import TASKS_TTL, Timing
+from skypanel.services.status import Timing
 from tests.conftest import _app
 from tests.support import Account, clock_at, count, subscribed
 
@@ -170,3 +172,41 @@ async def test_tasks_that_stay_down_are_crash_looping_and_the_watch_tells_once(
     recovered = await watch()
     assert (back.recovered, recovered.recovered) == ([], [f"{EP}_db"])
     assert await _status(client, alice, "db") == "running"
+
+
+async def test_views_share_one_read_of_a_servers_task_counts_until_a_change(
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+    server: EasypanelServer,
+    alice: Account,
+    shared_time: None,
+) -> None:
+    """A server lists every service it runs: the views that ask at the same time share one
+    read, later ones the same answer for `TASKS_TTL`, and a service changed after it was read
+    makes a new one."""
+    await subscribed(client, db, alice)
+    await client.post(f"{SERVICES}/app", headers=alice.headers, json=NGINX)
+    assert (await _follow(client, easypanel, alice, 15))[-1] == "running"
+    pool = _app(client).state.clients
+    easypanel.controller.advance(TASKS_TTL)
+    easypanel.controller.clear_requests()
+    ep = await pool.client_of(server)
+
+    def reads() -> int:
+        return sum(1 for r in easypanel.controller.requests() if "TaskStats" in r.procedure)
+
+    together = await asyncio.gather(*(pool.task_counts(ep, server.id) for _ in range(10)))
+    assert reads() == 1
+    assert {counts[f"{EP}_web"] for counts in together} == {(1, 1)}
+    easypanel.controller.advance(TASKS_TTL / 2)
+    await pool.task_counts(ep, server.id)
+    assert reads() == 1
+    changed = datetime.fromtimestamp(easypanel.controller.world.clock.now(), UTC)
+    await pool.task_counts(ep, server.id, changed - timedelta(seconds=5))
+    assert reads() == 1
+    await pool.task_counts(ep, server.id, changed)
+    assert reads() == 2
+    easypanel.controller.advance(TASKS_TTL)
+    await pool.task_counts(ep, server.id)
+    assert reads() == 3

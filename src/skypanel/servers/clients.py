@@ -1,17 +1,21 @@
-"""One long-lived `EasypanelClient` per server, rebuilt when its settings change; calls audited."""
+"""One long-lived `EasypanelClient` per server, rebuilt when its settings change; calls audited;
+and each server's task counts, read once for every view that needs them within a few seconds."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.easypanel import CallRecord, EasypanelClient, EasypanelUnavailable, Timeouts
+from skypanel.kit import clock
 from skypanel.kit.context import current_request_id
 from skypanel.kit.crypto import SecretPlace, decrypt_secret
 from skypanel.kit.db import transaction
@@ -19,6 +23,12 @@ from skypanel.models import EasypanelAuditLog, EasypanelServer
 from skypanel.servers import repository
 
 log = structlog.get_logger(__name__)
+
+TASKS_TTL = 2.0
+"""How long a server's task counts are shared by the views of one process."""
+
+TaskCounts = Mapping[str, tuple[int, int]]
+"""Every service's (desired, actual) tasks on a server, by Swarm service name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,41 @@ class ClientPool:
         self.sessions = sessions
         self.timeouts = timeouts
         self._clients: dict[uuid.UUID, tuple[object, EasypanelClient]] = {}
+        self._counts: dict[uuid.UUID, tuple[float, TaskCounts]] = {}
+        self._counting: dict[uuid.UUID, tuple[float, asyncio.Future[TaskCounts]]] = {}
+
+    async def task_counts(
+        self, client: EasypanelClient, server_id: uuid.UUID, changed: datetime | None = None
+    ) -> TaskCounts:
+        """The server's task counts, read from Easypanel at most once every `TASKS_TTL` seconds
+        by this process and once at a time (the views that ask meanwhile share the read under
+        way), but read again for a view of a service changed (`changed`) after they were read.
+
+        A server lists every service it runs (200,000 in the benchmark): the counts are kept
+        decoded here, once, rather than in the shared cache, which would decode them anew for
+        every service of every view (bench/RESULTS.md)."""
+        now = clock.now().timestamp()
+        since = 0.0 if changed is None else changed.timestamp()
+        kept = self._counts.get(server_id)
+        if kept is not None and now - kept[0] < TASKS_TTL and kept[0] >= since:
+            return kept[1]
+        running = self._counting.get(server_id)
+        if running is None or running[0] < since:
+            running = (now, asyncio.ensure_future(self._count(client, server_id, now)))
+            self._counting[server_id] = running
+        return await asyncio.shield(running[1])
+
+    async def _count(self, client: EasypanelClient, server_id: uuid.UUID, at: float) -> TaskCounts:
+        try:
+            stats = await client.get_task_stats()
+        finally:
+            if self._counting.get(server_id, (None,))[0] == at:
+                del self._counting[server_id]
+        counts = {name: (s.desired, s.actual) for name, s in stats.items()}
+        kept = self._counts.get(server_id)
+        if kept is None or kept[0] <= at:
+            self._counts[server_id] = (at, counts)
+        return counts
 
     async def client_for(self, server_id: uuid.UUID | None) -> EasypanelClient:
         """The client of a server (None: the default server)."""
@@ -117,6 +162,7 @@ class ClientPool:
         for _, client in self._clients.values():
             await client.aclose()
         self._clients.clear()
+        self._counts.clear()
 
 
 def build_client(

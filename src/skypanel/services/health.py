@@ -83,17 +83,16 @@ async def _server(
         return
     client = await clients.client_for(server_id)
     try:
-        tasks = await live.task_stats(client, cache, server_id)
+        stats = await client.get_task_stats()
     except EasypanelError as exc:
         log.warning("health.unreachable", server=str(server_id), error=exc.code)
         return
     now = clock.now().timestamp()
     for service, project in rows:
-        counts = tasks.get(
-            swarm_name(project.easypanel_project_name, service.easypanel_service_name)
-        )
-        if counts is None:
+        seen = stats.get(swarm_name(project.easypanel_project_name, service.easypanel_service_name))
+        if seen is None:
             continue  # the reconciliation marks vanished services
+        counts = (seen.desired, seen.actual)
         before = await live.remembered(cache, service)
         observed, after = live.judge(service, counts, before, now, timing)
         await live.remember(cache, service, before, after)

@@ -22,7 +22,6 @@ just started or stopped something shows what happened next.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,11 +35,10 @@ from skypanel.kit import clock
 from skypanel.kit.cache import Cache
 from skypanel.kit.uow import release
 from skypanel.models import ContainerProject, ContainerService
-from skypanel.servers.clients import ClientPool
+from skypanel.servers.clients import ClientPool, TaskCounts
 from skypanel.servers.degraded import note, server_of, when_down
 from skypanel.servers.schemas import Degraded
 
-TASKS_TTL = 2.0
 HEALTH_TTL = 900.0
 TRANSITIONS = ("creating", "deleting", "stopping", "starting", "restarting")
 """A change is on its way: its operation records what comes next."""
@@ -172,28 +170,6 @@ def derive(
     return judge(service, tasks, health, now, timing)
 
 
-async def task_stats(
-    client: EasypanelClient,
-    cache: Cache,
-    server_id: uuid.UUID,
-    changed: datetime | None = None,
-) -> dict[str, tuple[int, int]]:
-    """Every service's (desired, actual) tasks on a server, shared for a few seconds but read
-    again when they were read before `changed`."""
-    key = f"task-counts:{server_id}"
-    now = clock.now().timestamp()
-    cached = await cache.get(key)
-    if (
-        cached is None
-        or now - cached["at"] >= TASKS_TTL
-        or (changed is not None and cached["at"] < changed.timestamp())
-    ):
-        stats = await client.get_task_stats()
-        cached = {"at": now, "stats": {name: [s.desired, s.actual] for name, s in stats.items()}}
-        await cache.set(key, cached, TASKS_TTL)
-    return {name: (pair[0], pair[1]) for name, pair in cached["stats"].items()}
-
-
 def _health_key(service: ContainerService) -> str:
     return f"health:{service.id}"
 
@@ -210,14 +186,13 @@ async def remember(cache: Cache, service: ContainerService, before: Health, now:
 async def observe(
     client: EasypanelClient,
     cache: Cache,
-    server_id: uuid.UUID,
+    tasks: TaskCounts,
     project: str,
     service: ContainerService,
     timing: Timing,
 ) -> Observed:
     if service.status in SETTLED:
         return Observed(service.status, service.last_error)
-    tasks = await task_stats(client, cache, server_id, service.updated_at)
     action = None
     if database_kind(service.service_type) is None and service.status in IN_PROGRESS:
         newest = await client.list_actions(project, service.easypanel_service_name, limit=1)
@@ -260,11 +235,11 @@ async def observe_services(
     if degraded is not None or all(item.status in SETTLED for item in services):
         return Live(recorded, degraded)
     name = project.easypanel_project_name
+    changed = max(item.updated_at for item in services if item.status not in SETTLED)
     try:
         client = await clients.client_of(server)
-        observed = [
-            await observe(client, cache, server.id, name, item, timing) for item in services
-        ]
+        tasks = await clients.task_counts(client, server.id, changed)
+        observed = [await observe(client, cache, tasks, name, item, timing) for item in services]
     except EasypanelError as exc:
         if not exc.retryable:
             raise
