@@ -181,7 +181,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_web(app)
     install_api_docs(app)
     app.add_middleware(
-        CachedReads, reads=(PROJECTS, USAGE), cache=app.state.cache, settings=settings
+        CachedReads,
+        reads=(PROJECTS, USAGE),
+        cache=app.state.cache,
+        settings=settings,
+        state=app.state,
     )
     app.add_middleware(CachedPages, paths=cached_paths(), cache=app.state.cache, settings=settings)
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))

@@ -130,8 +130,9 @@ async def test_a_token_revoked_in_one_process_is_refused_at_once_in_another(
         _process(settings, engine, db, redis_url) as two,
     ):
         recorder = Recorder()
+        state = _app(one).state
         layer = CachedReads(
-            recorder, reads=(PROJECTS, USAGE), cache=_app(one).state.cache, settings=settings
+            recorder, reads=(PROJECTS, USAGE), cache=state.cache, settings=settings, state=state
         )
         fast = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=layer), base_url="http://skypanel.test"

@@ -8,7 +8,8 @@ old entries until their TTL runs out (`skypanel.kit.cache`).
 
 The API answers a hit with the stored bytes; pages decode them into the same models. A read that
 names a `path` is also served by `CachedReads` (`skypanel.http.fastpath`) when the caller is
-cached too, before the request reaches the framework.
+cached too, before the request reaches the framework; one that also has a `cold` read is answered
+there when it is not cached, by one statement that finds the caller and the read together.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from fastapi import Request, Response
 from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.kit.cache import Cache
+from skypanel.models import Membership, Organization, User
 
 T = TypeVar("T")
 
@@ -56,6 +59,21 @@ class OrgKey:
         return _key(self.organization_id, generation, self.name)
 
 
+class Cold(NamedTuple, Generic[T]):
+    """What a cold read found in its one statement: the caller's account (None: there is none),
+    the membership it acts through (None: none, or not in the organization asked for) and, with
+    that membership, the read of its organization."""
+
+    user: User | None
+    membership: tuple[Organization, Membership] | None
+    value: T | None
+
+
+ColdRead = Callable[[AsyncSession, uuid.UUID, uuid.UUID | None], Awaitable[Cold[T]]]
+"""`(session, user id, organization asked for or None for the first)`: the caller and the read
+in one statement (`skypanel.organizations.cold`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CachedRead(Generic[T]):
     name: str
@@ -63,6 +81,8 @@ class CachedRead(Generic[T]):
     adapter: TypeAdapter[T]
     path: str | None = None
     """The `GET` route that answers with this read of the caller's organization, if any."""
+    cold: ColdRead[T] | None = None
+    """The same read with its caller, for the fast path to answer when neither is cached."""
 
     def for_org(self, organization_id: uuid.UUID) -> OrgKey:
         return OrgKey(organization_id, self.name)

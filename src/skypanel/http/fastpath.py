@@ -10,15 +10,22 @@ served here exactly when the full path stops too.
 Round trips to the cache: two when the request names its organization (`X-Organization-Id`):
 both generations, then the account, membership and read entries; four otherwise (the
 organization, hence its generation, is known only from the membership entry).
+
+A read that is not cached, or whose caller is not, is answered here too when it has a cold read
+(`CachedRead.cold`): one statement finds the caller and the read, the same rule decides, and the
+caches are filled as the full path fills them.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from starlette.datastructures import Headers
+import structlog
+from asyncpg import InterfaceError, PostgresError  # type: ignore[import-untyped]
+from sqlalchemy.exc import DBAPIError
+from starlette.datastructures import Headers, State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from skypanel.config import Settings
@@ -26,17 +33,28 @@ from skypanel.http import caching, principals
 from skypanel.http.caching import CachedRead
 from skypanel.http.deps import bearer
 from skypanel.kit.cache import Cache
-from skypanel.kit.tokens import TokenError, decode_access_token
+from skypanel.kit.tokens import AccessClaims, TokenError, decode_access_token
+
+log = structlog.get_logger(__name__)
 
 
 class CachedReads:
     def __init__(
-        self, app: ASGIApp, *, reads: Iterable[CachedRead[Any]], cache: Cache, settings: Settings
+        self,
+        app: ASGIApp,
+        *,
+        reads: Iterable[CachedRead[Any]],
+        cache: Cache,
+        settings: Settings,
+        state: State,
     ) -> None:
+        """`state`: the application's, whose `sessions` the cold reads use (given once the
+        database is attached)."""
         self.app = app
         self.reads = {read.path: read for read in reads if read.path}
         self.cache = cache
         self.settings = settings
+        self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         read = self.reads.get(scope["path"]) if scope["type"] == "http" else None
@@ -59,6 +77,8 @@ class CachedReads:
             return None
         choice = headers.get("x-organization-id")
         named = _organization_id(choice)
+        if choice is not None and named is None:
+            return None
         user_scope = principals.scope(claims.user_id)
         scopes = [user_scope] if named is None else [user_scope, caching.scope(named)]
         generations = await self.cache.generations(*scopes)
@@ -68,15 +88,59 @@ class CachedReads:
         if named is not None:
             keys.append(read.key(named, generations[1]))
         found = await self.cache.get_many_raw(*keys)
+        caller = _Caller(claims, choice, named, generations[0])
+        if found[0] is None or found[1] is None:
+            return await self._cold(read, caller, generations[1] if named else None)
         organization_id = principals.acting_organization(claims, found[0], found[1])
-        if organization_id is None:
+        if organization_id is None or (named is not None and organization_id != named):
             return None
         if named is not None:
-            return found[2] if organization_id == named else None
-        current = await self.cache.generations(caching.scope(organization_id))
-        if current is None:
+            generation = generations[1]
+            raw = found[2]
+        else:
+            current = await self.cache.generations(caching.scope(organization_id))
+            if current is None:
+                return None
+            generation = current[0]
+            raw = await self.cache.get_raw(read.key(organization_id, generation))
+        return raw if raw is not None else await self._cold(read, caller, generation)
+
+    async def _cold(
+        self, read: CachedRead[Any], caller: _Caller, generation: int | None
+    ) -> bytes | None:
+        """The read and its caller from the database in one statement (`CachedRead.cold`),
+        decided by the full path's rule and cached as the full path caches them: the caller's
+        entries under the user's generation and the read under the organization's, both read
+        before the statement (the read is not stored when its organization was not known
+        before). None passes the request on: no cold read, a refusal (the full path says
+        why), or the database not answering."""
+        if read.cold is None:
             return None
-        return await self.cache.get_raw(read.key(organization_id, current[0]))
+        try:
+            async with self.state.sessions() as session:
+                cold = await read.cold(session, caller.claims.user_id, caller.named)
+        except (DBAPIError, OSError, PostgresError, InterfaceError):
+            log.warning("cold_read_passed_on", read=read.name, exc_info=True)
+            return None
+        if principals.refusal(cold.user, caller.claims) is not None or cold.membership is None:
+            return None
+        assert cold.user is not None
+        raw = read.adapter.dump_json(cold.value, by_alias=True)
+        user_id, generation_of_user = caller.claims.user_id, caller.user_generation
+        await principals.remember_user(self.cache, cold.user, generation=generation_of_user)
+        await principals.remember_membership(
+            self.cache, user_id, caller.choice, cold.membership, generation=generation_of_user
+        )
+        if generation is not None:
+            await self.cache.set_raw(read.key(cold.membership[0].id, generation), raw, read.ttl)
+        return raw
+
+
+class _Caller(NamedTuple):
+    claims: AccessClaims
+    choice: str | None
+    named: uuid.UUID | None
+    user_generation: int
 
 
 def _organization_id(choice: str | None) -> uuid.UUID | None:

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +16,7 @@ from skypanel.kit import envvars
 from skypanel.models import ContainerProject, EasypanelOperation
 from skypanel.operations.service import operation_ref
 from skypanel.organizations.auth import CurrentOrg
+from skypanel.organizations.cold import cold_read
 from skypanel.organizations.context import OrgContext
 from skypanel.projects import repository, service
 from skypanel.projects.env import project_env
@@ -19,8 +24,27 @@ from skypanel.projects.schemas import EnvIn, ProjectDetail, ProjectIn, ProjectOu
 from skypanel.services import status as live
 
 router = APIRouter(prefix="/api/containers/projects", tags=["projects"])
+
+
+def _listed_out(rows: Sequence[Mapping[Any, Any]]) -> list[ProjectOut]:
+    """The list's answer from `repository.listing`'s rows (the full path's and the cold read's)."""
+    listed = []
+    for row in rows:
+        counts = dict(Counter(row["statuses"] or ()))
+        listed.append(
+            ProjectOut.model_validate(
+                {**row, "service_count": sum(counts.values()), "services_by_status": counts}
+            )
+        )
+    return listed
+
+
 PROJECTS = CachedRead(
-    "projects", 30.0, TypeAdapter(list[ProjectOut]), path="/api/containers/projects"
+    "projects",
+    30.0,
+    TypeAdapter(list[ProjectOut]),
+    path="/api/containers/projects",
+    cold=cold_read(repository.listing, _listed_out, order=("created_at", "id")),
 )
 
 
@@ -73,7 +97,7 @@ async def _detail(
 
 
 async def _listed(session: AsyncSession, org: OrgContext) -> list[ProjectOut]:
-    return [_out(p, counts) for p, counts in await repository.with_counts(session, org.id)]
+    return _listed_out(await repository.listed(session, org.id))
 
 
 async def projects_of(request: Request, org: OrgContext, session: AsyncSession) -> list[ProjectOut]:

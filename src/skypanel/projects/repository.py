@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, RowMapping, Select, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.kit.tenancy import scoped
@@ -21,28 +23,45 @@ async def by_name(
     return await session.scalar(query)
 
 
-async def with_counts(
-    session: AsyncSession, organization_id: uuid.UUID
-) -> Sequence[tuple[ContainerProject, dict[str, int]]]:
-    """Every project of the organization with its services counted by status (two queries)."""
-    projects = (
-        await session.scalars(
-            scoped(select(ContainerProject), ContainerProject, organization_id).order_by(
-                ContainerProject.created_at
-            )
+_LISTED = (
+    "id",
+    "organization_id",
+    "subscription_id",
+    "project_name",
+    "easypanel_project_name",
+    "status",
+    "last_error",
+    "created_at",
+    "updated_at",
+)
+"""The columns a listed project shows (not its environment or metadata)."""
+
+
+def listing(organization_id: uuid.UUID | ColumnElement[uuid.UUID]) -> Select[Any]:
+    """Every project of the organization, oldest first, with the status of each of its services
+    (`statuses`, sorted): one statement, which the cold read of the list also runs beside its
+    caller (`skypanel.projects.endpoints.PROJECTS`)."""
+    services = ContainerService.__table__
+    statuses = (
+        select(func.array_agg(aggregate_order_by(services.c.status, services.c.status)))
+        .where(
+            services.c.project_id == ContainerProject.id,
+            services.c.organization_id == ContainerProject.organization_id,
         )
-    ).all()
-    counts = await session.execute(
-        scoped(
-            select(ContainerService.project_id, ContainerService.status, func.count()),
-            ContainerService,
-            organization_id,
-        ).group_by(ContainerService.project_id, ContainerService.status)
+        .scalar_subquery()
     )
-    by_project: dict[uuid.UUID, dict[str, int]] = {}
-    for project_id, status, count in counts:
-        by_project.setdefault(project_id, {})[status] = count
-    return [(project, by_project.get(project.id, {})) for project in projects]
+    return scoped(
+        select(
+            *(ContainerProject.__table__.c[name] for name in _LISTED), statuses.label("statuses")
+        ),
+        ContainerProject,
+        organization_id,
+    ).order_by(ContainerProject.created_at, ContainerProject.id)
+
+
+async def listed(session: AsyncSession, organization_id: uuid.UUID) -> Sequence[RowMapping]:
+    rows: Sequence[RowMapping] = (await session.execute(listing(organization_id))).mappings().all()
+    return rows
 
 
 async def services_of(session: AsyncSession, project_id: uuid.UUID) -> Sequence[ContainerService]:
