@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -98,36 +99,23 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(
-    url: str,
-    *,
-    headers: dict[str, str],
-    seconds: int,
-    connections: int,
-    tokens: list[str] | None = None,
-) -> LoadResult:
-    """wrk with `connections` connections; with `tokens`, each request uses the next one."""
+def _binary() -> str:
     binary = shutil.which("wrk")
     if binary is None:
         raise SystemExit("wrk is not installed (apt-get install wrk; `make bench` does it)")
-    command = [binary, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    return binary
+
+
+def _command(url: str, headers: dict[str, str], seconds: int, connections: int) -> list[str]:
+    command = [_binary(), "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        if tokens:
-            listed = ",".join(f'"{t}"' for t in tokens)
-            script.write(
-                f"local tokens = {{{listed}}}\nlocal n = 0\n"
-                "request = function()\n  n = n + 1\n"
-                "  wrk.headers['Authorization'] = 'Bearer ' .. tokens[(n % #tokens) + 1]\n"
-                "  return wrk.format(nil)\nend\n"
-            )
-    command += ["-s", script.name, url]
-    try:
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    finally:
-        Path(script.name).unlink()
-    rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", output).group(1))  # type: ignore[union-attr]
+    return [*command, url]
+
+
+def _result(output: str, requests_per_second: float | None = None) -> LoadResult:
+    measured = re.search(r"Requests/sec:\s+([0-9.]+)", output)
+    rps = requests_per_second if requests_per_second is not None else float(measured.group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     sockets = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
@@ -139,6 +127,75 @@ def wrk(
         non_2xx=int(errors.group(1)) if errors else 0,
         socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
     )
+
+
+def wrk(url: str, *, headers: dict[str, str], seconds: int, connections: int) -> LoadResult:
+    """wrk with `connections` connections for `seconds`."""
+    command = _command(url, headers, seconds, connections)
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return _result(output)
+
+
+_ONE_PASS = """
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long sec; long nsec; } spec_t; int clock_gettime(int, spec_t *); ]]
+local function now()
+  local t = ffi.new("spec_t")
+  ffi.C.clock_gettime(1, t)
+  return tonumber(t.sec) + tonumber(t.nsec) / 1e9
+end
+local tokens = {%(tokens)s}
+local threads = {}
+setup = function(thread) thread:set("id", #threads); table.insert(threads, thread) end
+local sent, received, share = 0, 0, math.floor(#tokens / 2)
+request = function()
+  if sent == 0 then wrk.thread:set("first", now()) end
+  local k = (sent %% share) * 2 + wrk.thread:get("id")
+  sent = sent + 1
+  wrk.headers["Authorization"] = "Bearer " .. tokens[k + 1]
+  return wrk.format(nil)
+end
+response = function()
+  received = received + 1
+  if received == share then
+    wrk.thread:set("last", now())
+    io.open("%(marks)s/" .. wrk.thread:get("id"), "w"):close()
+    wrk.thread:stop()
+  end
+end
+done = function()
+  local first, last = nil, nil
+  for _, t in ipairs(threads) do
+    local f, l = t:get("first"), t:get("last")
+    if f and (first == nil or f < first) then first = f end
+    if l and (last == nil or l > last) then last = l end
+  end
+  io.write(string.format("one pass: %%d requests in %%.6f s\\n", share * #threads, last - first))
+end
+"""
+
+
+def wrk_once(url: str, *, tokens: list[str], connections: int) -> LoadResult:
+    """Every token used for exactly one request (wrk's two threads take alternate ones), so each
+    request is the first of its caller: the rate is the requests over the time from the first
+    request to the last answer. wrk itself runs for a fixed time, so it is stopped (SIGINT, on
+    which it reports) once both threads have had all their answers."""
+    with tempfile.TemporaryDirectory() as marks:
+        script = Path(marks) / "once.lua"
+        listed = ",".join(f'"{t}"' for t in tokens)
+        script.write_text(_ONE_PASS % {"tokens": listed, "marks": marks})
+        command = _command(url, {}, 600, connections)
+        process = subprocess.Popen(
+            [*command[:-1], "-s", str(script), command[-1]], stdout=subprocess.PIPE, text=True
+        )
+        while process.poll() is None and not all((Path(marks) / str(n)).exists() for n in range(2)):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    passed = re.search(r"one pass: (\d+) requests in ([0-9.]+) s", output)
+    if passed is None:
+        raise RuntimeError(f"wrk did not finish the pass:\n{output}")
+    return _result(output, int(passed.group(1)) / float(passed.group(2)))
 
 
 def _percentile(output: str, label: str) -> float:
