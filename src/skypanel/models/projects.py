@@ -92,6 +92,12 @@ class ContainerService(UUIDPrimaryKey, Timestamps, Base):
             text('lower(service_name) COLLATE "C"'),
             "id",
         ),
+        Index(
+            "ix_container_services_type_name_match",
+            "service_type",
+            text('lower(service_name) COLLATE "C"'),
+            "id",
+        ),
     )
 
     project_id: Mapped[uuid.UUID] = mapped_column(
