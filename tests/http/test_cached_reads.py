@@ -11,7 +11,7 @@ import httpx
 import pytest
 from asyncpg.connection import LoggedQuery  # type: ignore[import-untyped]
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Receive, Scope, Send
 
@@ -19,10 +19,10 @@ from skypanel.config import Settings
 from skypanel.http import caching, principals
 from skypanel.http.fastpath import CachedReads
 from skypanel.kit.tokens import issue_access_token
-from skypanel.models import ContainerProject, ContainerService, User
+from skypanel.models import ContainerProject, ContainerService, Membership, User
 from skypanel.projects.endpoints import PROJECTS
 from skypanel.quotas.endpoints import USAGE
-from tests.support import PASSWORD, Account, subscribed
+from tests.support import PASSWORD, Account, register, subscribed
 
 PROJECTS_PATH = "/api/containers/projects"
 
@@ -170,6 +170,64 @@ async def test_a_cold_read_is_answered_in_one_statement_with_the_full_paths_byte
     assert recorder.calls == 0
 
 
+async def test_a_cold_read_of_a_named_organization_is_answered_and_kept(
+    client: httpx.AsyncClient, settings: Settings, shop: Account, statements: list[str]
+) -> None:
+    named = shop.acting_in(shop.organization_id)
+    full = await client.get(PROJECTS_PATH, headers=named)
+    cache = app_of(client).state.cache
+    await cache.bump(principals.scope(shop.user_id), caching.scope(shop.organization_id))
+    fast, recorder = fast_path_of(client, settings)
+    async with fast:
+        statements.clear()
+        cold = await fast.get(PROJECTS_PATH, headers=named)
+        assert (cold.status_code, cold.content) == (200, full.content)
+        assert len(statements) == 1
+        (generation,) = await cache.generations(caching.scope(shop.organization_id))
+        assert await cache.get_raw(PROJECTS.key(shop.organization_id, generation)) == full.content
+        statements.clear()
+        warm = await fast.get(PROJECTS_PATH, headers=named)
+        assert (warm.status_code, warm.content) == (200, full.content)
+        assert statements == []
+    assert recorder.calls == 0
+
+
+async def test_a_cold_read_keeps_no_list_under_an_organization_it_did_not_expect(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    db: async_sessionmaker[AsyncSession],
+    shop: Account,
+    bob: Account,
+) -> None:
+    """Bob's cached membership says his own organization comes first, but by the time the
+    statement runs (the change committed, its bump not yet made) it is the shop's: the answer
+    is the shop's list, stored under no generation read for another organization."""
+    org = shop.organization_id
+    added = await client.post(
+        f"/api/organizations/{org}/members", headers=shop.headers, json={"email": bob.email}
+    )
+    assert added.status_code == 201, added.text
+    assert (await client.get(PROJECTS_PATH, headers=bob.headers)).status_code == 200
+    shops = await client.get(PROJECTS_PATH, headers=shop.headers)
+    cache = app_of(client).state.cache
+    await cache.bump(caching.scope(bob.organization_id), caching.scope(org))
+    async with db() as session:
+        await session.execute(
+            delete(Membership).where(
+                Membership.user_id == bob.user_id, Membership.organization_id == bob.organization_id
+            )
+        )
+        await session.commit()
+    fast, recorder = fast_path_of(client, settings)
+    async with fast:
+        answer = await fast.get(PROJECTS_PATH, headers=bob.headers)
+    assert (answer.status_code, answer.content) == (200, shops.content)
+    assert recorder.calls == 0
+    (generation,) = await cache.generations(caching.scope(bob.organization_id))
+    for organization_id in (org, bob.organization_id):
+        assert await cache.get_raw(PROJECTS.key(organization_id, generation)) is None
+
+
 async def test_a_cold_read_follows_a_change_at_once(
     client: httpx.AsyncClient, settings: Settings, shop: Account
 ) -> None:
@@ -198,7 +256,9 @@ async def test_what_the_full_path_refuses_is_passed_on(
             assert (await fast.get(PROJECTS_PATH, headers=headers)).status_code == 599
         assert (await fast.post(PROJECTS_PATH, headers=shop.headers)).status_code == 599
         assert (await fast.get(PROJECTS_PATH + "/shop", headers=shop.headers)).status_code == 599
-    assert recorder.calls == len(refused) + 2
+        # A query string is the full path's to judge (an unknown parameter is a 422 there).
+        assert (await fast.get(PROJECTS_PATH + "?x=1", headers=shop.headers)).status_code == 599
+    assert recorder.calls == len(refused) + 3
 
 
 async def test_a_change_is_seen_at_once(client: httpx.AsyncClient, shop: Account) -> None:
@@ -283,8 +343,9 @@ async def test_a_cold_read_passes_on_what_the_full_path_refuses(
     shop: Account,
     bob: Account,
 ) -> None:
-    """With nothing cached: a stale token version, a disabled account, an account that is gone,
-    and an organization the caller is not in all reach the full path, which says why."""
+    """With nothing cached: an organization the caller is not in, a stale token version, a
+    disabled account, an account that is gone and one in no organization all reach the full
+    path, which says why."""
     fast, recorder = fast_path_of(client, settings)
     refused = [shop.acting_in(bob.organization_id)]
     async with fast:
@@ -304,12 +365,20 @@ async def test_a_cold_read_passes_on_what_the_full_path_refuses(
             await app_of(client).state.cache.bump(principals.scope(user_id))
         gone = issue_access_token(uuid.uuid4(), "user", 0, key=settings.jwt_key(), ttl_seconds=60)
         refused.append({"Authorization": f"Bearer {gone}"})
+        carol = await register(client)
+        async with db() as session:
+            await session.execute(delete(Membership).where(Membership.user_id == carol.user_id))
+            await session.commit()
+        await app_of(client).state.cache.bump(principals.scope(carol.user_id))
+        refused.append(carol.headers)
         for headers in refused:
             assert (await fast.get(PROJECTS_PATH, headers=headers)).status_code == 599
     assert recorder.calls == len(refused)
     assert (await client.get(PROJECTS_PATH, headers=shop.headers)).json()["error"]["code"] == (
         "TOKEN_REVOKED"
     )
+    lost = await client.get(PROJECTS_PATH, headers=carol.headers)
+    assert (lost.status_code, lost.json()["error"]["code"]) == (404, "ORGANIZATION_NOT_FOUND")
 
 
 async def test_the_fast_path_decides_with_the_full_paths_rule(

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import structlog
 from asyncpg import InterfaceError, PostgresError  # type: ignore[import-untyped]
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers, State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -58,7 +58,9 @@ class CachedReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         read = self.reads.get(scope["path"]) if scope["type"] == "http" else None
-        body = None if read is None or scope["method"] != "GET" else await self._hit(read, scope)
+        plain = read is not None and scope["method"] == "GET" and not scope["query_string"]
+        # A query string is the full path's to judge (an unknown parameter is a 422 there).
+        body = await self._hit(read, scope) if read is not None and plain else None
         if body is None:
             await self.app(scope, receive, send)
             return
@@ -90,7 +92,7 @@ class CachedReads:
         found = await self.cache.get_many_raw(*keys)
         caller = _Caller(claims, choice, named, generations[0])
         if found[0] is None or found[1] is None:
-            return await self._cold(read, caller, generations[1] if named else None)
+            return await self._cold(read, caller, (named, generations[1]) if named else None)
         organization_id = principals.acting_organization(claims, found[0], found[1])
         if organization_id is None or (named is not None and organization_id != named):
             return None
@@ -103,23 +105,26 @@ class CachedReads:
                 return None
             generation = current[0]
             raw = await self.cache.get_raw(read.key(organization_id, generation))
-        return raw if raw is not None else await self._cold(read, caller, generation)
+        if raw is not None:
+            return raw
+        return await self._cold(read, caller, (organization_id, generation))
 
     async def _cold(
-        self, read: CachedRead[Any], caller: _Caller, generation: int | None
+        self, read: CachedRead[Any], caller: _Caller, known: tuple[uuid.UUID, int] | None
     ) -> bytes | None:
         """The read and its caller from the database in one statement (`CachedRead.cold`),
         decided by the full path's rule and cached as the full path caches them: the caller's
-        entries under the user's generation and the read under the organization's, both read
-        before the statement (the read is not stored when its organization was not known
-        before). None passes the request on: no cold read, a refusal (the full path says
-        why), or the database not answering."""
+        entries under the user's generation and the read under its organization's, both read
+        before the statement. `known`: the organization expected and its generation; the read
+        is stored only when the statement found that organization (not when none was known, or
+        when the caller's first organization changed in between). None passes the request on:
+        no cold read, a refusal (the full path says why), or the database not answering."""
         if read.cold is None:
             return None
         try:
             async with self.state.sessions() as session:
                 cold = await read.cold(session, caller.claims.user_id, caller.named)
-        except (DBAPIError, OSError, PostgresError, InterfaceError):
+        except (SQLAlchemyError, OSError, PostgresError, InterfaceError):
             log.warning("cold_read_passed_on", read=read.name, exc_info=True)
             return None
         if principals.refusal(cold.user, caller.claims) is not None or cold.membership is None:
@@ -131,8 +136,8 @@ class CachedReads:
         await principals.remember_membership(
             self.cache, user_id, caller.choice, cold.membership, generation=generation_of_user
         )
-        if generation is not None:
-            await self.cache.set_raw(read.key(cold.membership[0].id, generation), raw, read.ttl)
+        if known is not None and known[0] == cold.membership[0].id:
+            await self.cache.set_raw(read.key(known[0], known[1]), raw, read.ttl)
         return raw
 
 

@@ -1,7 +1,8 @@
 """A cached read answered cold (`skypanel.http.caching.CachedRead.cold`): the caller's account,
 the membership it acts through and the read of that organization in one statement, run on the
-request's own connection, so the fast path makes one round trip where the full path makes seven
-(the pool's ping, `BEGIN`, the account, the membership, the read's two, `COMMIT`).
+request's own connection, so the fast path makes two round trips (the pool's ping and the
+statement) where the full path makes seven (the ping, `BEGIN`, the account, the membership, the
+read's two, `COMMIT`).
 
 The statement finds the membership as `skypanel.organizations.auth.org_context` does (the one
 asked for, else the first by joining order) and the rule that decides stays the fast path's
@@ -20,7 +21,6 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     inspect,
-    literal_column,
     select,
     true,
 )
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.http.caching import Cold, ColdRead
 from skypanel.models import Membership, Organization, User
+from skypanel.organizations.repository import acting
 
 T = TypeVar("T")
 Model = TypeVar("Model", User, Organization, Membership)
@@ -63,20 +64,13 @@ def _built(model: type[Model], record: Any) -> Model:
 def _statement(
     rows: Callable[[ColumnElement[uuid.UUID]], Select[Any]], order: Sequence[str], *, named: bool
 ) -> Select[Any]:
-    """The statement for the organization asked for (`named`) or the first one: two statements
-    rather than one with `$n IS NULL OR ...`, and a literal `LIMIT 1`, so that PostgreSQL
-    settles on a generic plan for each and stops planning it anew (half the time it took)."""
+    """The statement for the organization asked for (`named`) or the first one, found as the
+    full path finds it (`repository.acting`): two statements rather than one with `$n IS NULL
+    OR ...`, so that PostgreSQL settles on a generic plan for each and stops planning it anew
+    (half the time it took)."""
     users = User.__table__
-    members, organizations = Membership.__table__, Organization.__table__
-    member = (
-        select(*_columns(Organization), *_columns(Membership))
-        .join_from(members, organizations, members.c.organization_id == organizations.c.id)
-        .where(members.c.user_id == users.c.id)
-        .order_by(members.c.created_at, members.c.id)
-        .limit(literal_column("1"))
-    )
-    if named:
-        member = member.where(members.c.organization_id == bindparam("organization_id", type_=Uuid))
+    chosen = bindparam("organization_id", type_=Uuid) if named else None
+    member = acting(select(*_columns(Organization), *_columns(Membership)), users.c.id, chosen)
     joined = member.lateral("member")
     read = rows(joined.c[_ORGANIZATION + "id"]).lateral("read")
     return (

@@ -2,22 +2,37 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.models import Membership, Organization, User
+
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
+
+
+def acting(
+    query: Q,
+    user_id: uuid.UUID | ColumnElement[uuid.UUID],
+    organization_id: uuid.UUID | ColumnElement[uuid.UUID] | None = None,
+) -> Q:
+    """The one membership a user acts through, as a query over memberships joined to their
+    organizations: the one in `organization_id`, or else the user's first by joining order.
+    `skypanel.organizations.auth` and the cold reads (`skypanel.organizations.cold`) both ask
+    it this way. `LIMIT 1` is literal so that a prepared statement keeps one generic plan."""
+    query = query.join_from(Membership, Organization, Membership.organization_id == Organization.id)
+    query = query.where(Membership.user_id == user_id)
+    if organization_id is not None:
+        query = query.where(Membership.organization_id == organization_id)
+    return query.order_by(Membership.created_at, Membership.id).limit(literal_column("1"))
 
 
 async def membership(
     session: AsyncSession, organization_id: uuid.UUID, user_id: uuid.UUID
 ) -> tuple[Organization, Membership] | None:
     row = (
-        await session.execute(
-            select(Organization, Membership)
-            .join(Membership, Membership.organization_id == Organization.id)
-            .where(Organization.id == organization_id, Membership.user_id == user_id)
-        )
+        await session.execute(acting(select(Organization, Membership), user_id, organization_id))
     ).first()
     return (row[0], row[1]) if row else None
 
@@ -25,15 +40,7 @@ async def membership(
 async def first_membership(
     session: AsyncSession, user_id: uuid.UUID
 ) -> tuple[Organization, Membership] | None:
-    row = (
-        await session.execute(
-            select(Organization, Membership)
-            .join(Membership, Membership.organization_id == Organization.id)
-            .where(Membership.user_id == user_id)
-            .order_by(Membership.created_at, Membership.id)
-            .limit(1)
-        )
-    ).first()
+    row = (await session.execute(acting(select(Organization, Membership), user_id))).first()
     return (row[0], row[1]) if row else None
 
 
