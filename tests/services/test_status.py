@@ -210,3 +210,9 @@ async def test_views_share_one_read_of_a_servers_task_counts_until_a_change(
     easypanel.controller.advance(TASKS_TTL)
     await pool.task_counts(ep, server.id)
     assert reads() == 3
+    # A change stamped ahead of this clock (another host's) asks for one read, not one a view.
+    easypanel.controller.advance(1)
+    ahead = changed + timedelta(minutes=5)
+    for _ in range(3):
+        await pool.task_counts(ep, server.id, ahead)
+    assert reads() == 4

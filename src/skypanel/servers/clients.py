@@ -83,13 +83,17 @@ class ClientPool:
         decoded here, once, rather than in the shared cache, which would decode them anew for
         every service of every view (bench/RESULTS.md)."""
         now = clock.now().timestamp()
-        since = 0.0 if changed is None else changed.timestamp()
+        # A change stamped ahead of this process's clock (another host's) asks for no read
+        # newer than one starting now.
+        since = 0.0 if changed is None else min(changed.timestamp(), now)
         kept = self._counts.get(server_id)
         if kept is not None and now - kept[0] < TASKS_TTL and kept[0] >= since:
             return kept[1]
         running = self._counting.get(server_id)
         if running is None or running[0] < since:
-            running = (now, asyncio.ensure_future(self._count(client, server_id, now)))
+            read = asyncio.ensure_future(self._count(client, server_id, now))
+            read.add_done_callback(_retrieved)
+            running = (now, read)
             self._counting[server_id] = running
         return await asyncio.shield(running[1])
 
@@ -159,10 +163,21 @@ class ClientPool:
         return write
 
     async def aclose(self) -> None:
+        reads = [read for _, read in self._counting.values()]
+        for read in reads:
+            read.cancel()
+        await asyncio.gather(*reads, return_exceptions=True)
         for _, client in self._clients.values():
             await client.aclose()
         self._clients.clear()
         self._counts.clear()
+
+
+def _retrieved(read: asyncio.Future[TaskCounts]) -> None:
+    """A shared read's failure reaches the views that wait for it; when none waits any more
+    (all cancelled), it is not reported as never retrieved."""
+    if not read.cancelled():
+        read.exception()
 
 
 def build_client(
