@@ -5,6 +5,7 @@ clock runs on its own here and starts settle for three seconds."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -77,6 +78,8 @@ def test_deploy_and_stop_are_followed_without_a_reload(
     row = customer.locator("tr[data-service='web']")
     expect(row).to_have_attribute("data-status", "stopped")
     row.get_by_role("button", name="Start", exact=True).click()
+    # The row is replaced once the start is recorded; leaving before could cancel the request.
+    expect(row).to_have_attribute("data-status", re.compile("starting|running"))
     customer.goto("/")
     services = customer.locator("tr[data-project='shop']").get_by_test_id("project-services")
     expect(services).to_have_text("1 running", timeout=10_000)
