@@ -58,9 +58,10 @@ class CachedReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         read = self.reads.get(scope["path"]) if scope["type"] == "http" else None
-        plain = read is not None and scope["method"] == "GET" and not scope["query_string"]
+        body = None
         # A query string is the full path's to judge (an unknown parameter is a 422 there).
-        body = await self._hit(read, scope) if read is not None and plain else None
+        if read is not None and scope["method"] == "GET" and not scope["query_string"]:
+            body = await self._hit(read, scope)
         if body is None:
             await self.app(scope, receive, send)
             return

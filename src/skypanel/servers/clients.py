@@ -101,7 +101,8 @@ class ClientPool:
         try:
             stats = await client.get_task_stats()
         finally:
-            if self._counting.get(server_id, (None,))[0] == at:
+            running = self._counting.get(server_id)
+            if running is not None and running[0] == at:
                 del self._counting[server_id]
         counts = {name: (s.desired, s.actual) for name, s in stats.items()}
         kept = self._counts.get(server_id)
