@@ -108,7 +108,7 @@ async def seed_platform(
         "services": services_per_project,
         "plan": uuid.uuid4(),
         "server": server_id,
-        "hash": hash_password(password),
+        "hash": await hash_password(password),
     }
     async with sessions() as session:
         for statement in PLATFORM_SQL:

@@ -49,7 +49,7 @@ async def ensure_admin(database_url: str, email: str, password: str, name: str) 
                 )
                 return True
             user.role = "admin"
-            user.password_hash = hash_password(password)
+            user.password_hash = await hash_password(password)
             user.token_version += 1
             return False
     finally:
@@ -97,7 +97,7 @@ async def seed_demo(
                 )
                 await create_organization(session, customer, "Acme Web Studio")
             else:
-                customer.password_hash = hash_password(customer_password)
+                customer.password_hash = await hash_password(customer_password)
                 customer.token_version += 1
             found = await orgs.first_membership(session, customer.id)
             assert found is not None

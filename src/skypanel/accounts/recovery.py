@@ -44,7 +44,7 @@ async def reset_password(session: AsyncSession, token: str, password: str) -> Us
     user = await repository.get(session, link.user_id)
     if user is None or not user.is_active:
         raise tokens.LinkInvalid("The account of this link no longer exists", field="token")
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password(password)
     if user.email_verified_at is None:
         user.email_verified_at = clock.now()
     await tokens.retire(session, user.id, "password_reset")

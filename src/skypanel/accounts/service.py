@@ -73,7 +73,7 @@ async def create_user(
         id=uuid.uuid4(),
         email=email,
         name=name,
-        password_hash=hash_password(password),
+        password_hash=await hash_password(password),
         role=role,
         email_verified_at=clock.now() if verified else None,
     )
@@ -112,7 +112,11 @@ async def login(
     failed = None if user is None else await repository.sign_in_failure(session, user.id, address)
     if failed is not None and failed.locked_until is not None and failed.locked_until > now:
         raise _locked(failed.locked_until, now)
-    if user is None or not verify_password(user.password_hash, password) or not user.is_active:
+    if (
+        user is None
+        or not await verify_password(user.password_hash, password)
+        or not user.is_active
+    ):
         if user is not None:
             locked_until = await _count_failure(session, settings, user, address, failed, now)
             if locked_until is not None:
@@ -122,7 +126,7 @@ async def login(
         await repository.forget_failures(session, user.id, address)
     user.last_login_at = now
     if password_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password(password)
     await record(session, "auth.login", f"{user.email} signed in", user_id=user.id)
     return user, await _issue(session, settings, user, family_id=uuid.uuid4())
 
@@ -227,9 +231,9 @@ async def change_password(
     if stored is None:
         raise InvalidCredentials("The account no longer exists")
     user = stored
-    if not verify_password(user.password_hash, current):
+    if not await verify_password(user.password_hash, current):
         raise WrongPassword("The current password is wrong", field="currentPassword")
-    user.password_hash = hash_password(new)
+    user.password_hash = await hash_password(new)
     await end_sessions(session, user)
     await record(session, "auth.password_change", f"{user.email} changed password", user_id=user.id)
     return await _issue(session, settings, user, family_id=uuid.uuid4())

@@ -69,7 +69,7 @@ async def request_email_change(
     """Send a confirmation link to `new_email`; the address changes once it is followed."""
     stored = await _reload(session, user)
     new_email = new_email.strip().lower()
-    if not verify_password(stored.password_hash, password):
+    if not await verify_password(stored.password_hash, password):
         raise WrongPassword("The password is wrong", field="password")
     if new_email == stored.email:
         raise EmailUnchanged("This is already your email address", field="newEmail")
