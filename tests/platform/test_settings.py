@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from skypanel.domains.service import service_domain
 from skypanel.platform.service import get_setting
+from tests.conftest import _app
 from tests.support import Account
 
 
@@ -48,3 +51,24 @@ async def test_settings_have_defaults_and_validate_changes(
     async with db() as session:
         assert (await get_setting(session, "branding"))["name"] == "Nimbus Cloud"
         assert await get_setting(session, "billing_grace_days") == 3
+
+
+async def test_a_setting_without_a_value_is_cached_as_one_with_a_value(
+    client: httpx.AsyncClient, engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """No service domain set (None): the views that show addresses read it from the cache, not
+    from the database on every request."""
+    cache = _app(client).state.cache
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    async with db() as session:
+        assert await service_domain(session, cache) is None
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        try:
+            assert await service_domain(session, cache) is None
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert [s for s in seen if "platform_settings" in s] == []

@@ -279,12 +279,14 @@ async def get_setting(session: AsyncSession, key: str) -> Any:
 
 
 async def cached_setting(cache: Cache, session: AsyncSession, key: str) -> Any:
-    """A setting read on every page (branding), kept a minute and dropped after every change."""
+    """A setting read on every page (branding), kept a minute and dropped after every change.
+    Kept wrapped, so that a setting whose value is None (no service domain) is kept too rather
+    than read from the database on every view."""
     found = await cache.get(f"{_CACHED}{key}")
     if found is None:
-        found = await get_setting(session, key)
+        found = {"value": await get_setting(session, key)}
         await cache.set(f"{_CACHED}{key}", found, 60.0)
-    return found
+    return found["value"]
 
 
 async def put_setting(session: AsyncSession, key: str, value: Any, actor: uuid.UUID) -> Any:
