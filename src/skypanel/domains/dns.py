@@ -7,11 +7,11 @@ comma-separated), with explicit timeouts: a lookup never waits more than a few s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import dns.asyncresolver
-import dns.exception
-import dns.nameserver
-import dns.resolver
+if TYPE_CHECKING:
+    import dns.asyncresolver
+    import dns.nameserver
 
 CHALLENGE = "_skypanel-challenge"
 TIMEOUT_SECONDS = 2.0
@@ -29,6 +29,8 @@ def challenge_name(host: str) -> str:
 
 
 def _nameserver(entry: str) -> dns.nameserver.Do53Nameserver:
+    import dns.nameserver
+
     address, port = entry, 53
     if entry.startswith("["):
         address, _, rest = entry[1:].partition("]")
@@ -40,6 +42,10 @@ def _nameserver(entry: str) -> dns.nameserver.Do53Nameserver:
 
 
 def resolver(nameservers: str) -> dns.asyncresolver.Resolver:
+    """dnspython is imported here, on the first lookup: the web process starts without it (most
+    never verify a domain), and a broken install still fails the domain tests."""
+    import dns.asyncresolver
+
     entries = [entry.strip() for entry in nameservers.split(",") if entry.strip()]
     found = dns.asyncresolver.Resolver(configure=not entries)
     if entries:
@@ -51,6 +57,9 @@ def resolver(nameservers: str) -> dns.asyncresolver.Resolver:
 
 async def check_txt(nameservers: str, host: str, token: str) -> Check:
     """Whether the challenge record of `host` holds `token`, and if not, why in plain words."""
+    import dns.exception
+    import dns.resolver
+
     name = challenge_name(host)
     try:
         answer = await resolver(nameservers).resolve(name, "TXT")
