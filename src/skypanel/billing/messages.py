@@ -7,7 +7,8 @@ tells nobody twice (`notices.service.emit` writes an event once per key).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +23,14 @@ def dollars(cents: int) -> str:
 
 def day(at: datetime) -> str:
     """Dec 4, 2026."""
-    return f"{at:%b} {at.day}, {at.year}"
+    return _day(at.year, at.month, at.day)
+
+
+@lru_cache(maxsize=1024)
+def _day(year: int, month: int, number: int) -> str:
+    """Remembered by the calendar day (so whatever the time zone of the moment): a billing
+    run's messages name the same few days thousands of times, and `strftime` is slow."""
+    return f"{date(year, month, number):%b} {number}, {year}"
 
 
 def stamp(at: datetime) -> str:

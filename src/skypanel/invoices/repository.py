@@ -121,7 +121,9 @@ async def organization_names(
     session: AsyncSession, organization_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, str]:
     rows = await session.execute(
-        select(Organization.id, Organization.name).where(Organization.id.in_(organization_ids))
+        select(Organization.id, Organization.name).where(
+            Organization.id == bulk.any_of(organization_ids)
+        )
     )
     return {row.id: row.name for row in rows}
 
@@ -140,7 +142,7 @@ async def profiles(
     """The billing profiles of many organizations at once (a billing run's buyers)."""
     found = await session.scalars(
         select(BillingProfile)
-        .where(BillingProfile.organization_id.in_(organization_ids))
+        .where(BillingProfile.organization_id == bulk.any_of(organization_ids))
         .execution_options(populate_existing=True)
     )
     return {row.organization_id: row for row in found}

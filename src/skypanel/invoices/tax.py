@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
@@ -122,13 +123,7 @@ def _rated(rate: Rate | None) -> TaxDecision:
 def price(line: Line, decision: TaxDecision, *, gross: bool) -> PricedLine:
     """The line's net, tax and total, the tax rounded half-up. Gross prices have the tax taken
     out of them, so the buyer pays the listed price whatever the rate (0 % included)."""
-    amount = line.quantity * line.unit_cents
-    if gross:
-        tax = round_half_up(Fraction(amount * decision.rate_bps, BPS + decision.rate_bps))
-        net = amount - tax
-    else:
-        net = amount
-        tax = round_half_up(Fraction(amount * decision.rate_bps, BPS))
+    net, tax = _split(line.quantity * line.unit_cents, decision.rate_bps, gross)
     return PricedLine(
         description=line.description,
         quantity=line.quantity,
@@ -137,6 +132,16 @@ def price(line: Line, decision: TaxDecision, *, gross: bool) -> PricedLine:
         tax_cents=tax,
         total_cents=net + tax,
     )
+
+
+@lru_cache(maxsize=1024)
+def _split(amount: int, rate_bps: int, gross: bool) -> tuple[int, int]:
+    """(net, tax) of an amount, remembered: a billing run prices thousands of lines of the same
+    few amounts, and the exact rounding is most of what pricing a line costs."""
+    if gross:
+        tax = round_half_up(Fraction(amount * rate_bps, BPS + rate_bps))
+        return amount - tax, tax
+    return amount, round_half_up(Fraction(amount * rate_bps, BPS))
 
 
 def price_all(lines: Sequence[Line], decision: TaxDecision, *, gross: bool) -> list[PricedLine]:

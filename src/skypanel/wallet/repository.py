@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skypanel.kit import bulk
 from skypanel.kit.pagination import newest_first
 from skypanel.kit.tenancy import scoped
 from skypanel.models import PaymentTransaction, Wallet
@@ -31,7 +32,7 @@ async def lock_many(
     """Lock several wallets, always in id order (so concurrent batches cannot deadlock)."""
     rows = await session.execute(
         select(Wallet.id, Wallet.organization_id, Wallet.balance_cents, Wallet.currency)
-        .where(Wallet.organization_id.in_(organization_ids))
+        .where(Wallet.organization_id == bulk.any_of(organization_ids))
         .order_by(Wallet.id)
         .with_for_update()
     )
