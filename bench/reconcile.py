@@ -45,7 +45,8 @@ class Measured:
     rest_mb: float
     listing_seconds: float
     """Summed over the servers: time inside the listing calls (the emulator's answer, its
-    transfer and the JSON decoding), overlapping when servers are listed side by side."""
+    transfer, and its decoding and comparison, done as it arrives), overlapping when servers
+    are listed side by side."""
     report: DriftReport
 
 

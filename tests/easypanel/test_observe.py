@@ -40,6 +40,19 @@ async def test_task_stats_use_the_era_name(
     assert bodies(emulator, f"{MONITOR[dialect]}.getDockerTaskStats") == [None]
 
 
+async def test_task_stats_of_named_services_only(
+    client: EasypanelClient, emulator: RunningEmulator
+) -> None:
+    await _running_app(client, emulator)
+    await client.create_app("acme", AppSpec(service_name="api", source=ImageSource(image="nginx")))
+    emulator.controller.advance(DEPLOY_DELAY)
+
+    assert set(await client.get_task_stats()) == {"acme_web", "acme_api"}
+    assert await client.get_task_stats(only={"acme_api", "acme_gone"}) == {
+        "acme_api": TaskStats(actual=1, desired=1)
+    }
+
+
 async def test_storage_stats_grow_with_time(
     client: EasypanelClient, emulator: RunningEmulator, dialect: str
 ) -> None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import httpx
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.config import Settings
 from skypanel.easypanel import EasypanelClient
+from skypanel.easypanel._transport import V
 from skypanel.easypanel.schemas import (
     AppSpec,
     BindMount,
@@ -102,8 +103,8 @@ class ListedThen(EasypanelClient):
         super().__init__(easypanel.base_url, easypanel.token, dialect="orpc")
         self._meanwhile: Callable[[], Awaitable[None]] | None = meanwhile
 
-    async def call(self, procedure: str, payload: Any = None) -> Any:
-        answer = await super().call(procedure, payload)
+    async def call_lists(self, procedure: str, lists: Collection[str], start: Callable[[], V]) -> V:
+        answer = await super().call_lists(procedure, lists, start)
         if procedure == LISTING and self._meanwhile is not None:
             meanwhile, self._meanwhile = self._meanwhile, None
             await meanwhile()

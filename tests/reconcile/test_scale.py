@@ -1,5 +1,6 @@
 """Reconciliation of large servers: bounded memory (listings taken in turn, two servers at most,
-listings audited abridged), and a project of many services settled service by service."""
+each compared as it arrives and never read whole, listings audited abridged), and a project of
+many services settled service by service."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from skypanel.easypanel._transport import Transport
 from skypanel.emulator import RunningEmulator, running_emulator
 from skypanel.models import EasypanelServer
 from skypanel.reconcile.service import reconcile
@@ -192,6 +194,48 @@ async def test_a_large_project_is_reconciled_service_by_service(
         0,
         1,
     ]
+
+
+async def test_a_listing_is_compared_as_it_arrives_never_read_whole(
+    client: httpx.AsyncClient,
+    db: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+    server: EasypanelServer,
+    alice: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server's listing is the biggest answer a run gets: it never goes through `call` (which
+    returns an answer whole), its body is not read into one piece (httpx's `aread`), yet every
+    entry is judged."""
+    await subscribed(client, db, alice, containers=50)
+    names = [f"svc-{n}" for n in range(40)]
+    project = await _records(db, alice, names)
+    easypanel.controller.reset()
+    listed = [_app(n) for n in names[1:]]
+    easypanel.controller.seed(
+        {"projects": [{"name": project, "services": [*listed, _app("rogue")]}]}
+    )
+    called: list[str] = []
+    read_whole: list[str] = []
+    call, aread = Transport.call, httpx.Response.aread
+
+    async def recorded_call(transport: Transport, procedure: str, *args: Any, **kw: Any) -> Any:
+        called.append(procedure)
+        return await call(transport, procedure, *args, **kw)
+
+    async def recorded_aread(response: httpx.Response) -> bytes:
+        read_whole.append(response.request.url.path)
+        return await aread(response)
+
+    monkeypatch.setattr(Transport, "call", recorded_call)
+    monkeypatch.setattr(httpx.Response, "aread", recorded_aread)
+
+    report = await reconcile(db, runner_of(client).clients)
+
+    assert len(easypanel.controller.requests(LISTING)) == 1
+    assert LISTING not in called
+    assert "/api/rpc/projects/listProjectsAndServices" not in read_whole
+    assert (report.missing, report.imported) == ([f"{project}/svc-0"], [f"{project}/rogue"])
 
 
 async def test_a_malformed_listing_changes_nothing(

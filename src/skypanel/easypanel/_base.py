@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from skypanel.easypanel._procedures import Dialect
-from skypanel.easypanel._transport import Transport
+from skypanel.easypanel._transport import Transport, V
 from skypanel.easypanel.errors import EasypanelApiError, EasypanelProcedureNotFound
 from skypanel.easypanel.schemas import Input
 
@@ -26,6 +27,12 @@ class ClientBase:
     async def call(self, procedure: str, payload: Any = None) -> Any:
         """Call any procedure with a raw JSON input; returns the raw payload."""
         return await self._transport.call(procedure, payload)
+
+    async def call_lists(self, procedure: str, lists: Collection[str], start: Callable[[], V]) -> V:
+        """Call a procedure (no input) whose payload is an object of big lists: their elements
+        go to a visitor from `start` as they arrive, and the visitor is returned (see
+        `Transport.call_lists`)."""
+        return await self._transport.call_lists(procedure, lists, start)
 
     async def _send(self, procedure: str, body: Input | None = None) -> Any:
         return await self._transport.call(procedure, None if body is None else body.wire())

@@ -8,7 +8,7 @@ Monitoring moved between versions: ``monitor.*`` up to 2.30, ``monitorOld.*`` an
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
 from skypanel.easypanel._base import ClientBase, parse, parse_list
@@ -96,14 +96,14 @@ class ObserveMixin(ClientBase):
             "actions.getAction",
         )
 
-    async def get_task_stats(self) -> dict[str, TaskStats]:
-        """Swarm replicas per ``<project>_<service>``."""
+    async def get_task_stats(self, only: Collection[str] | None = None) -> dict[str, TaskStats]:
+        """Swarm replicas per ``<project>_<service>``; with `only`, of those names alone (a
+        server's 20,000 entries would otherwise each become a model)."""
         payload = await self._first_available(await self._names_for("tasks"), None)
         if not isinstance(payload, dict):
             return {}
-        return {
-            name: parse(TaskStats, stats, "getDockerTaskStats") for name, stats in payload.items()
-        }
+        wanted = payload.keys() if only is None else payload.keys() & set(only)
+        return {name: parse(TaskStats, payload[name], "getDockerTaskStats") for name in wanted}
 
     async def get_storage_stats(self) -> list[StorageStat]:
         """Disk used by each service's volumes, in bytes."""

@@ -4,6 +4,9 @@ oRPC (Easypanel >= 2.31): ``POST /api/rpc/a/b/c`` body ``{"json": input}``, payl
 tRPC (<= 2.30): queries ``GET /api/trpc/a.b.c?input={"json": ...}``, mutations ``POST`` with the
 same body, payload under ``result.data.json``. Detection probes ``auth.getUser`` once: anything but
 404 on ``/api/rpc`` means oRPC, else tRPC; the result is kept for the life of the client.
+
+A body is read into bytes of our own, never into the response: httpx's response and its stream
+refer to each other, so a body kept there lives until the garbage collector's next full pass.
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ import asyncio
 import inspect
 import json
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 import structlog
 
 from skypanel.easypanel._procedures import LONG_RUNNING, Dialect, is_query, orpc_path, trpc_path
+from skypanel.easypanel._stream import Malformed, Visit, read_lists
 from skypanel.easypanel.errors import (
     EasypanelApiError,
     EasypanelError,
@@ -31,12 +35,18 @@ from skypanel.easypanel.errors import (
 )
 from skypanel.easypanel.metrics import observe_call
 from skypanel.easypanel.options import CallRecord, RetryPolicy, Timeouts
-from skypanel.easypanel.redaction import AUDITED_ITEMS, redact
+from skypanel.easypanel.redaction import AUDITED_ITEMS, Abridged, redact
 from skypanel.kit import clock
 
 CallHook = Callable[[CallRecord], Awaitable[None] | None]
 DialectSetting = Literal["auto", "orpc", "trpc"]
 PROBE_PROCEDURE = "auth.getUser"
+V = TypeVar("V", bound=Visit)
+PAYLOAD_PATH: dict[Dialect, tuple[str, ...]] = {
+    "orpc": ("json",),
+    "trpc": ("result", "data", "json"),
+}
+"""Where each dialect puts the payload of a successful answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,31 +114,72 @@ class Transport:
         self, procedure: str, payload: Any = None, *, retries: RetryPolicy | None = None
     ) -> Any:
         """Send one procedure call and return its payload (None for void procedures)."""
+
+        async def attempt(dialect: Dialect) -> _Answer:
+            answer = await self._send(dialect, procedure, payload)
+            if not _succeeded(answer):
+                return answer
+            return replace(answer, body=_unwrap(dialect, procedure, answer.body))
+
+        return await self._observed(procedure, payload, retries, attempt, _abridged)
+
+    async def call_lists(
+        self, procedure: str, lists: Collection[str], start: Callable[[], V], payload: Any = None
+    ) -> V:
+        """Send one procedure call whose payload is an object of big lists (a server's listing)
+        and hand their elements to a visitor as they arrive; the payload is never held whole.
+        Each attempt takes a fresh visitor from `start` (one cut off midway is retried from the
+        beginning, as `call` would); the visitor of the attempt that succeeded is returned. The
+        audit sees the lists abridged, as `call`'s."""
+        visitors: list[V] = []
+
+        async def attempt(dialect: Dialect) -> _Answer:
+            visitor = start()
+            visitors.append(visitor)
+            return await self._stream(dialect, procedure, payload, lists, visitor)
+
+        await self._observed(procedure, payload, None, attempt, lambda abridged: abridged)
+        return visitors[-1]
+
+    async def _observed(
+        self,
+        procedure: str,
+        payload: Any,
+        retries: RetryPolicy | None,
+        attempt: Callable[[Dialect], Awaitable[_Answer]],
+        audited: Callable[[Any], Any],
+    ) -> Any:
+        """The successful answer's body (`attempt` gives it unwrapped), retried, measured, logged
+        and audited (`audited` gives the copy to record)."""
         started_at = clock.now()
         start = time.perf_counter()
         progress = _Progress(dialect=self._dialect)
         try:
             result = await self._call_with_retries(
-                procedure, payload, progress, retries or self._retries
+                procedure, progress, retries or self._retries, attempt
             )
         except EasypanelError as exc:
             await self._finish(procedure, payload, progress, start, started_at, None, exc)
             raise
-        await self._finish(procedure, payload, progress, start, started_at, result, None)
+        await self._finish(procedure, payload, progress, start, started_at, audited(result), None)
         return result
 
     async def _call_with_retries(
-        self, procedure: str, payload: Any, progress: _Progress, policy: RetryPolicy
+        self,
+        procedure: str,
+        progress: _Progress,
+        policy: RetryPolicy,
+        attempt: Callable[[Dialect], Awaitable[_Answer]],
     ) -> Any:
         query = is_query(procedure)
         while True:
             progress.attempts += 1
             try:
                 dialect = progress.dialect = await self.detect()
-                answer = await self._send(dialect, procedure, payload)
+                answer = await attempt(dialect)
                 progress.status = answer.status
-                if 200 <= answer.status < 300:
-                    return _unwrap(dialect, procedure, answer.body)
+                if _succeeded(answer):
+                    return answer.body
                 raise error_from_response(
                     procedure=procedure,
                     dialect=dialect,
@@ -143,30 +194,67 @@ class Transport:
                 await asyncio.sleep(policy.delay(progress.attempts - 1, retry_after))
 
     async def _send(self, dialect: Dialect, procedure: str, payload: Any) -> _Answer:
-        timeout = self._timeouts.for_call(procedure in LONG_RUNNING)
-        envelope = {"json": payload}
+        request = self._request(dialect, procedure, payload)
         try:
-            if dialect == "trpc" and is_query(procedure):
-                response = await self._http.get(
-                    self._base + trpc_path(procedure),
-                    params={"input": json.dumps(envelope, separators=(",", ":"))},
-                    headers=self._headers,
-                    timeout=timeout,
-                )
-            else:
-                path = orpc_path(procedure) if dialect == "orpc" else trpc_path(procedure)
-                response = await self._http.post(
-                    self._base + path, json=envelope, headers=self._headers, timeout=timeout
-                )
+            response = await self._http.send(request, stream=True)
+            try:
+                content = await _body(response)
+            finally:
+                await response.aclose()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise _unavailable(procedure, dialect, exc, sent=False) from exc
         except httpx.HTTPError as exc:
             raise _unavailable(procedure, dialect, exc, sent=True) from exc
+        return _Answer(response.status_code, _decoded(content), _retry_after(response))
+
+    async def _stream(
+        self, dialect: Dialect, procedure: str, payload: Any, lists: Collection[str], visit: Visit
+    ) -> _Answer:
+        """One attempt of `call_lists`: a successful answer's lists go to `visit` as they
+        arrive, and its body is their abridged, redacted copy for the audit."""
+        request = self._request(dialect, procedure, payload)
+        abridged = Abridged(lists)
+
+        def each(name: str, item: Any) -> None:
+            abridged.add(name, item)
+            visit(name, item)
+
         try:
-            body: Any = response.json()
-        except ValueError:
-            body = None
-        return _Answer(response.status_code, body, _seconds(response.headers.get("retry-after")))
+            response = await self._http.send(request, stream=True)
+            try:
+                if not 200 <= response.status_code < 300:
+                    body = _decoded(await _body(response))
+                    return _Answer(response.status_code, body, _retry_after(response))
+                await read_lists(response.aiter_text(), PAYLOAD_PATH[dialect], lists, each)
+            finally:
+                await response.aclose()
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise _unavailable(procedure, dialect, exc, sent=False) from exc
+        except httpx.HTTPError as exc:
+            raise _unavailable(procedure, dialect, exc, sent=True) from exc
+        except Malformed as exc:
+            raise EasypanelApiError(
+                f"Easypanel {procedure}: unexpected answer ({exc})",
+                procedure=procedure,
+                dialect=dialect,
+            ) from exc
+        return _Answer(response.status_code, abridged.value(), None)
+
+    def _request(self, dialect: Dialect, procedure: str, payload: Any) -> httpx.Request:
+        timeout = self._timeouts.for_call(procedure in LONG_RUNNING)
+        envelope = {"json": payload}
+        if dialect == "trpc" and is_query(procedure):
+            return self._http.build_request(
+                "GET",
+                self._base + trpc_path(procedure),
+                params={"input": json.dumps(envelope, separators=(",", ":"))},
+                headers=self._headers,
+                timeout=timeout,
+            )
+        path = orpc_path(procedure) if dialect == "orpc" else trpc_path(procedure)
+        return self._http.build_request(
+            "POST", self._base + path, json=envelope, headers=self._headers, timeout=timeout
+        )
 
     async def _finish(
         self,
@@ -175,7 +263,7 @@ class Transport:
         progress: _Progress,
         start: float,
         started_at: datetime,
-        result: Any,
+        response: Any,
         error: EasypanelError | None,
     ) -> None:
         elapsed = time.perf_counter() - start
@@ -204,7 +292,7 @@ class Transport:
             attempts=progress.attempts,
             status_code=progress.status,
             request=redact(payload, items=AUDITED_ITEMS),
-            response=redact(result, items=AUDITED_ITEMS),
+            response=response,
             error_code=code,
             error_message=error.message if error else None,
         )
@@ -214,6 +302,30 @@ class Transport:
                 await outcome
         except Exception:
             log.exception("easypanel.on_call_failed", procedure=procedure)
+
+
+def _succeeded(answer: _Answer) -> bool:
+    return 200 <= answer.status < 300
+
+
+def _abridged(result: Any) -> Any:
+    return redact(result, items=AUDITED_ITEMS)
+
+
+async def _body(response: httpx.Response) -> bytes:
+    """The body, read without keeping it in the response (see the module's docstring)."""
+    return b"".join([chunk async for chunk in response.aiter_bytes()])
+
+
+def _decoded(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    return _seconds(response.headers.get("retry-after"))
 
 
 def _may_retry(error: EasypanelError, query: bool) -> bool:

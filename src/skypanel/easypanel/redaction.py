@@ -7,6 +7,7 @@ also abridged: a server's listing of 20,000 services is not worth storing on eve
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from itertools import islice
 from typing import Any
 
@@ -64,3 +65,25 @@ def _redact_item(key: str, item: Any, items: int | None) -> Any:
     if _is_secret(key) and not isinstance(item, dict | list):
         return REDACTED
     return redact(item, items=items)
+
+
+class Abridged:
+    """What `redact(answer, items=AUDITED_ITEMS)` gives for an answer that is an object of
+    lists, kept while their elements go by (a streamed answer is never held whole)."""
+
+    def __init__(self, lists: Collection[str]) -> None:
+        self._kept: dict[str, list[Any]] = {name: [] for name in lists}
+        self._omitted = dict.fromkeys(lists, 0)
+
+    def add(self, name: str, item: Any) -> None:
+        kept = self._kept[name]
+        if len(kept) < AUDITED_ITEMS:
+            kept.append(redact(item, items=AUDITED_ITEMS))
+        else:
+            self._omitted[name] += 1
+
+    def value(self) -> dict[str, list[Any]]:
+        return {
+            name: [*kept, {OMITTED: self._omitted[name]}] if self._omitted[name] else kept
+            for name, kept in self._kept.items()
+        }

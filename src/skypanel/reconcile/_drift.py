@@ -1,9 +1,10 @@
 """What a run found, worked out without the database or the network: the records as they were
 before Easypanel was listed, compared with the listing. Everything is indexed by name.
 
-The listing is Easypanel's raw answer (every service in full, about 3 KB each once decoded). It
-is read one service at a time: each is validated, judged and dropped, and only the services to
-import are kept as models, so a server of 20,000 services costs its decoded answer and no more."""
+The listing is Easypanel's answer with every service in full (about 3 KB each once decoded, 60 MB
+for a server of 20,000). It is never held whole: `Comparison` is handed one project or service at
+a time as the answer arrives (`EasypanelClient.call_lists`); each is validated, judged and
+dropped, and only the services to import are kept as models."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ M = TypeVar("M", bound=BaseModel)
 
 LISTING = "projects.listProjectsAndServices"
 """Every project and service of a server, in one answer."""
+LISTS = ("projects", "services")
+"""The lists of that answer."""
 
 NOT_JUDGED = frozenset({"creating", "deleting", "missing"})
 """Service records a missing Easypanel service says nothing about."""
@@ -103,49 +106,52 @@ class Findings:
     unknown_projects: list[str] = field(default_factory=list)
 
 
-def compare(before: Snapshot, listing: Any) -> Findings:
-    """Records whose resource is gone, services to import, unsafe services, unknown projects.
+class Comparison:
+    """Records whose resource is gone, services to import, unsafe services, unknown projects:
+    the listing's entries are given one at a time (`__call__`), then `findings` says.
 
     Only records that existed before the listing started can be found missing: a service
-    deployed meanwhile is not in the snapshot. A malformed listing raises EasypanelApiError."""
-    projects, services = _parts(listing)
-    names = {_read(Project, item).name for item in projects}
-    found = Findings()
-    live: set[Key] = set()
-    for item in services:
+    deployed meanwhile is not in the snapshot. A malformed entry raises EasypanelApiError."""
+
+    def __init__(self, before: Snapshot) -> None:
+        self._before = before
+        self._unlisted = dict(before.services)
+        """Recorded services not listed yet: what is left at the end is missing."""
+        self._imported: set[Key] = set()
+        self._names: set[str] = set()
+        self._found = Findings()
+
+    def __call__(self, kind: str, item: Any) -> None:
+        if kind == "projects":
+            self._names.add(_read(Project, item).name)
+            return
         reported = _read(Service, item)
         key = (reported.project_name, reported.name)
-        if key in live:
-            continue
-        live.add(key)
-        seen = before.services.get(key)
-        holder = before.projects.get(key[0])
+        seen = self._unlisted.pop(key, None)
         if seen is not None:
             violations = service_violations(reported)
             if violations:
-                found.unsafe.append(Unsafe(seen, violations, stop_reason(violations)))
-        elif holder is not None and holder.status in IMPORTABLE_INTO:
-            found.imports.append(Import(holder, reported, service_violations(reported)))
-    found.missing_services = [
-        seen
-        for key, seen in before.services.items()
-        if key not in live and seen.status not in NOT_JUDGED
-    ]
-    found.missing_projects = [
-        project
-        for name, project in before.projects.items()
-        if name not in names and project.status == "active"
-    ]
-    found.unknown_projects = sorted(names - before.projects.keys())
-    return found
+                self._found.unsafe.append(Unsafe(seen, violations, stop_reason(violations)))
+            return
+        holder = self._before.projects.get(key[0])
+        if key in self._before.services or holder is None or key in self._imported:
+            return  # listed twice, or in a project without a record
+        if holder.status in IMPORTABLE_INTO:
+            self._imported.add(key)
+            self._found.imports.append(Import(holder, reported, service_violations(reported)))
 
-
-def _parts(listing: Any) -> tuple[list[Any], list[Any]]:
-    projects = listing.get("projects", []) if isinstance(listing, dict) else None
-    services = listing.get("services", []) if isinstance(listing, dict) else None
-    if not isinstance(projects, list) or not isinstance(services, list):
-        raise _malformed("not an object of two lists")
-    return projects, services
+    def findings(self) -> Findings:
+        found, before = self._found, self._before
+        found.missing_services = [
+            seen for seen in self._unlisted.values() if seen.status not in NOT_JUDGED
+        ]
+        found.missing_projects = [
+            project
+            for name, project in before.projects.items()
+            if name not in self._names and project.status == "active"
+        ]
+        found.unknown_projects = sorted(self._names - before.projects.keys())
+        return found
 
 
 def _read(model: type[M], item: Any) -> M:
@@ -164,8 +170,13 @@ def running_again(unsafe: Unsafe, tasks: Mapping[str, TaskStats] | None) -> bool
     there). Without task stats the record is trusted."""
     if tasks is None:
         return False
-    stats = tasks.get(swarm_name(unsafe.seen.project, unsafe.seen.name))
+    stats = tasks.get(task_of(unsafe))
     return stats is not None and stats.desired > 0
+
+
+def task_of(unsafe: Unsafe) -> str:
+    """The name Easypanel's task counts give the service (its Swarm service)."""
+    return swarm_name(unsafe.seen.project, unsafe.seen.name)
 
 
 def stopped_for(row: ContainerService, reason: str) -> bool:

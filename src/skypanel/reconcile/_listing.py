@@ -1,7 +1,7 @@
-"""Servers' big answers taken in turn: a decoded listing (about 3 KB a service, 60 MB for 20,000)
-is a run's biggest allocation, and a server's task counts come next, so normally one such answer
-is held at a time. A server that has not answered within `PATIENCE` gives up its turn, so a slow
-one holds up no other for long."""
+"""Servers' big answers taken in turn: a listing (compared as it arrives, `_drift.Comparison`)
+and a server's task counts (decoded whole, then all but the few wanted dropped) are a run's
+biggest reads, so normally one such answer is read at a time. A server that has not answered
+within `PATIENCE` gives up its turn, so a slow one holds up no other for long."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ safety rules on what Easypanel reports for it and stopped when it breaks them; r
 resource vanished are marked `missing`; unknown projects in SkyPanel's namespace are reported.
 
 Servers are reconciled two at a time, their listings and task counts taken in turn (`_listing`:
-one such answer held at a time unless a server is slow), `down` ones left until they answer
-again.
+one such answer read at a time unless a server is slow), `down` ones left until they answer
+again. A listing is compared as it arrives, never held whole (`_drift.Comparison`).
 A run never calls Easypanel inside a transaction. Per server it reads a snapshot of the records
 and closes that transaction, lists the server (and reads its task stats when a service already
 stopped for safety may have been started again), then writes back in one short transaction that
@@ -36,16 +36,18 @@ from skypanel.reconcile import repository
 from skypanel.reconcile._drift import (
     IMPORTABLE_INTO,
     LISTING,
+    LISTS,
+    Comparison,
     Findings,
     Import,
     Unsafe,
-    compare,
     listed,
     mark_stopped,
     namespace_prefixes,
     running_again,
     stop_reason,
     stopped_for,
+    task_of,
 )
 from skypanel.reconcile._listing import Turns
 from skypanel.servers.parallel import answering, each_server
@@ -95,23 +97,28 @@ async def _server(
     async with sessions() as session:
         before = await repository.snapshot(session, server_id)
     client = await clients.client_for(server_id)
-    try:  # the raw answer, read by `compare` one service at a time and dropped with it
-        found = compare(before, await turns.take(lambda: client.call(LISTING)))
+    try:
+        compared = await turns.take(
+            lambda: client.call_lists(LISTING, LISTS, lambda: Comparison(before))
+        )
     except EasypanelError as exc:
         log.warning("reconcile.unreachable", server=str(server_id), error=exc.code)
         return
-    marked = any(unsafe.marked for unsafe in found.unsafe)
-    tasks = await _task_stats(client, turns, server_id) if marked else None
+    found = compared.findings()
+    marked = [unsafe for unsafe in found.unsafe if unsafe.marked]
+    tasks = await _task_stats(client, turns, server_id, marked) if marked else None
     stops = [u for u in found.unsafe if not u.marked or running_again(u, tasks)]
     async with transaction(sessions) as session:
         await _write_back(session, server_id, found, stops, report)
 
 
 async def _task_stats(
-    client: EasypanelClient, turns: Turns, server_id: uuid.UUID
+    client: EasypanelClient, turns: Turns, server_id: uuid.UUID, marked: list[Unsafe]
 ) -> dict[str, TaskStats] | None:
+    """The task counts of the services already stopped for safety, the only ones read."""
+    only = {task_of(unsafe) for unsafe in marked}
     try:
-        return await turns.take(client.get_task_stats)
+        return await turns.take(lambda: client.get_task_stats(only))
     except EasypanelError as exc:
         log.warning("reconcile.task_stats_unavailable", server=str(server_id), error=exc.code)
         return None
