@@ -7,9 +7,11 @@ import asyncio
 
 import argon2
 import httpx
+import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from skypanel.accounts import security
 from skypanel.accounts.security import hash_password, verify_password
 from skypanel.models import User
 from tests.support import PASSWORD, Account
@@ -60,3 +62,24 @@ async def test_hashing_leaves_the_event_loop_free() -> None:
         await asyncio.sleep(0)
     assert await checking
     assert ticks > 10
+
+
+async def test_a_sign_in_with_an_unknown_email_checks_a_password_too(
+    client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Otherwise an unknown email is answered without the hash's tens of milliseconds, and the
+    time of the answer tells which emails have accounts."""
+    checked: list[bool] = []
+    verify = security._verify
+
+    def recorded(password_hash: str | None, password: str) -> bool:
+        checked.append(password_hash is None)
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(security, "_verify", recorded)
+    for email in ("nobody@example.com", alice.email):
+        response = await client.post(
+            "/api/auth/login", json={"email": email, "password": "not the password"}
+        )
+        assert response.status_code == 401
+    assert checked == [True, False]

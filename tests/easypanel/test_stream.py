@@ -29,13 +29,16 @@ DOCUMENT = (
 )
 
 
-async def _chunks(*pieces: str) -> AsyncIterator[str]:
+async def _chunks(*pieces: str | bytes) -> AsyncIterator[bytes]:
+    """The body as the network gives it: bytes, a character's UTF-8 sequence possibly split."""
     for piece in pieces:
-        yield piece
+        yield piece.encode() if isinstance(piece, str) else piece
 
 
 async def _read(
-    pieces: list[str], lists: Collection[str] = ("services",), path: tuple[str, ...] = ORPC
+    pieces: Sequence[str | bytes],
+    lists: Collection[str] = ("services",),
+    path: tuple[str, ...] = ORPC,
 ) -> list[tuple[str, Any]]:
     visited: list[tuple[str, Any]] = []
     await read_lists(_chunks(*pieces), path, lists, lambda name, item: visited.append((name, item)))
@@ -47,20 +50,22 @@ async def test_the_document_is_what_the_elements_say() -> None:
 
 
 async def test_an_answer_cut_anywhere_gives_the_same_elements() -> None:
+    """Cut at every byte, inside a character's UTF-8 sequence too."""
     expected = repr([("services", element) for element in ELEMENTS])
-    for cut in range(len(DOCUMENT) + 1):
-        visited = await _read([DOCUMENT[:cut], DOCUMENT[cut:]])
+    body = DOCUMENT.encode()
+    for cut in range(len(body) + 1):
+        visited = await _read([body[:cut], body[cut:]])
         assert repr(visited) == expected, f"cut at {cut}"
-    assert repr(await _read(list(DOCUMENT))) == expected
+    assert repr(await _read([body[n : n + 1] for n in range(len(body))])) == expected
 
 
 async def test_each_element_is_visited_as_it_arrives() -> None:
     received: list[str] = []
 
-    async def chunks() -> AsyncIterator[str]:
+    async def chunks() -> AsyncIterator[bytes]:
         for piece in ['{"json": {"services": [{"a": 1},', ' {"a": 2}', "]}}"]:
             received.append(piece)
-            yield piece
+            yield piece.encode()
 
     seen: list[tuple[int, Any]] = []
     await read_lists(

@@ -8,12 +8,14 @@ import time
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+import httpx
 import pytest
 import structlog
 from prometheus_client import REGISTRY
 
 from skypanel.easypanel import (
     CallRecord,
+    EasypanelApiError,
     EasypanelClient,
     EasypanelProcedureNotFound,
     EasypanelResourceExists,
@@ -222,3 +224,27 @@ async def test_connection_to_another_server(emulator: RunningEmulator) -> None:
 
     assert (result.reachable, result.authenticated) == (True, False)
     assert result.error_code == "EASYPANEL_API_ERROR"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_an_answer_that_is_not_easypanels_is_audited_with_its_status(
+    streamed: bool,
+) -> None:
+    """A 200 whose body is not an Easypanel answer (a proxy's page) is an API error, and the
+    audit says what was received: 200, not nothing."""
+    records: list[CallRecord] = []
+
+    def page(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>Welcome to nginx</html>")
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(page))
+    async with EasypanelClient(
+        "http://easypanel.test", "key", dialect="orpc", http=http, on_call=records.append
+    ) as client:
+        with pytest.raises(EasypanelApiError):
+            if streamed:
+                await client.call_lists("projects.listProjectsAndServices", ["projects"], list)
+            else:
+                await client.list_projects()
+    await http.aclose()
+    assert [(r.status_code, r.error_code) for r in records] == [(200, "EASYPANEL_API_ERROR")]

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from skypanel.easypanel import _transport
 from skypanel.easypanel._transport import Transport
 from skypanel.emulator import RunningEmulator, running_emulator
 from skypanel.models import EasypanelServer
@@ -205,8 +206,8 @@ async def test_a_listing_is_compared_as_it_arrives_never_read_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A server's listing is the biggest answer a run gets: it never goes through `call` (which
-    returns an answer whole), its body is not read into one piece (httpx's `aread`), yet every
-    entry is judged."""
+    returns an answer whole), its body is not read into one piece (neither by the transport nor
+    by httpx's `aread`), yet every entry is judged."""
     await subscribed(client, db, alice, containers=50)
     names = [f"svc-{n}" for n in range(40)]
     project = await _records(db, alice, names)
@@ -217,7 +218,7 @@ async def test_a_listing_is_compared_as_it_arrives_never_read_whole(
     )
     called: list[str] = []
     read_whole: list[str] = []
-    call, aread = Transport.call, httpx.Response.aread
+    call, aread, body = Transport.call, httpx.Response.aread, _transport._body
 
     async def recorded_call(transport: Transport, procedure: str, *args: Any, **kw: Any) -> Any:
         called.append(procedure)
@@ -227,8 +228,13 @@ async def test_a_listing_is_compared_as_it_arrives_never_read_whole(
         read_whole.append(response.request.url.path)
         return await aread(response)
 
+    async def recorded_body(response: httpx.Response) -> bytes:
+        read_whole.append(response.request.url.path)
+        return await body(response)
+
     monkeypatch.setattr(Transport, "call", recorded_call)
     monkeypatch.setattr(httpx.Response, "aread", recorded_aread)
+    monkeypatch.setattr(_transport, "_body", recorded_body)
 
     report = await reconcile(db, runner_of(client).clients)
 

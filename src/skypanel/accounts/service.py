@@ -112,11 +112,9 @@ async def login(
     failed = None if user is None else await repository.sign_in_failure(session, user.id, address)
     if failed is not None and failed.locked_until is not None and failed.locked_until > now:
         raise _locked(failed.locked_until, now)
-    if (
-        user is None
-        or not await verify_password(user.password_hash, password)
-        or not user.is_active
-    ):
+    # Verified even for an unknown email (against a dummy hash): the answer takes as long.
+    verified = await verify_password(None if user is None else user.password_hash, password)
+    if user is None or not verified or not user.is_active:
         if user is not None:
             locked_until = await _count_failure(session, settings, user, address, failed, now)
             if locked_until is not None:

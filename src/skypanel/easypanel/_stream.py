@@ -26,11 +26,12 @@ class Malformed(ValueError):
 
 
 async def read_lists(
-    chunks: AsyncIterator[str], path: tuple[str, ...], lists: Collection[str], visit: Visit
+    chunks: AsyncIterator[bytes], path: tuple[str, ...], lists: Collection[str], visit: Visit
 ) -> None:
     """Walk the object found at `path` (the keys leading to the payload inside the envelope):
     each member named in `lists` must be an array, whose elements go to `visit`; any other
-    member is decoded and dropped, and so is everything around the payload."""
+    member is decoded and dropped, and so is everything around the payload. The chunks are the
+    body's bytes as they arrive: JSON is UTF-8, whatever charset a proxy may declare."""
     events = ijson.basic_parse_async(_Reader(chunks), use_float=True)
     try:
         await _object(events, path, lists, visit)
@@ -84,11 +85,11 @@ async def _value(events: Events, event: str, value: Any) -> Any:
 
 
 class _Reader:
-    """The chunks as the file ijson reads from: each `read` gives the next one in UTF-8 (ijson
-    takes a shorter read than it asked for as it comes), b"" at the end. ijson first reads
-    nothing, to learn whether it gets bytes or text."""
+    """The chunks as the file ijson reads from: each `read` gives the next one (ijson takes a
+    shorter read than it asked for as it comes), b"" at the end. ijson first reads nothing, to
+    learn whether it gets bytes or text."""
 
-    def __init__(self, chunks: AsyncIterator[str]) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
         self._chunks = chunks
 
     async def read(self, size: int) -> bytes:
@@ -96,5 +97,5 @@ class _Reader:
             return b""
         async for chunk in self._chunks:
             if chunk:
-                return chunk.encode()
+                return chunk
         return b""

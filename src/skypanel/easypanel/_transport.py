@@ -115,8 +115,9 @@ class Transport:
     ) -> Any:
         """Send one procedure call and return its payload (None for void procedures)."""
 
-        async def attempt(dialect: Dialect) -> _Answer:
+        async def attempt(dialect: Dialect, progress: _Progress) -> _Answer:
             answer = await self._send(dialect, procedure, payload)
+            progress.status = answer.status
             if not _succeeded(answer):
                 return answer
             return replace(answer, body=_unwrap(dialect, procedure, answer.body))
@@ -133,10 +134,10 @@ class Transport:
         audit sees the lists abridged, as `call`'s."""
         visitors: list[V] = []
 
-        async def attempt(dialect: Dialect) -> _Answer:
+        async def attempt(dialect: Dialect, progress: _Progress) -> _Answer:
             visitor = start()
             visitors.append(visitor)
-            return await self._stream(dialect, procedure, payload, lists, visitor)
+            return await self._stream(dialect, procedure, payload, lists, visitor, progress)
 
         await self._observed(procedure, payload, None, attempt, lambda abridged: abridged)
         return visitors[-1]
@@ -146,11 +147,13 @@ class Transport:
         procedure: str,
         payload: Any,
         retries: RetryPolicy | None,
-        attempt: Callable[[Dialect], Awaitable[_Answer]],
+        attempt: Callable[[Dialect, _Progress], Awaitable[_Answer]],
         audited: Callable[[Any], Any],
     ) -> Any:
-        """The successful answer's body (`attempt` gives it unwrapped), retried, measured, logged
-        and audited (`audited` gives the copy to record)."""
+        """The successful answer's body (`attempt` gives it unwrapped, and records the answer's
+        status as soon as it has one: an answer that fails to unwrap or is cut off midway is
+        audited with it), retried, measured, logged and audited (`audited` gives the copy to
+        record)."""
         started_at = clock.now()
         start = time.perf_counter()
         progress = _Progress(dialect=self._dialect)
@@ -169,15 +172,14 @@ class Transport:
         procedure: str,
         progress: _Progress,
         policy: RetryPolicy,
-        attempt: Callable[[Dialect], Awaitable[_Answer]],
+        attempt: Callable[[Dialect, _Progress], Awaitable[_Answer]],
     ) -> Any:
         query = is_query(procedure)
         while True:
             progress.attempts += 1
             try:
                 dialect = progress.dialect = await self.detect()
-                answer = await attempt(dialect)
-                progress.status = answer.status
+                answer = await attempt(dialect, progress)
                 if _succeeded(answer):
                     return answer.body
                 raise error_from_response(
@@ -208,7 +210,13 @@ class Transport:
         return _Answer(response.status_code, _decoded(content), _retry_after(response))
 
     async def _stream(
-        self, dialect: Dialect, procedure: str, payload: Any, lists: Collection[str], visit: Visit
+        self,
+        dialect: Dialect,
+        procedure: str,
+        payload: Any,
+        lists: Collection[str],
+        visit: Visit,
+        progress: _Progress,
     ) -> _Answer:
         """One attempt of `call_lists`: a successful answer's lists go to `visit` as they
         arrive, and its body is their abridged, redacted copy for the audit."""
@@ -221,11 +229,12 @@ class Transport:
 
         try:
             response = await self._http.send(request, stream=True)
+            progress.status = response.status_code
             try:
                 if not 200 <= response.status_code < 300:
                     body = _decoded(await _body(response))
                     return _Answer(response.status_code, body, _retry_after(response))
-                await read_lists(response.aiter_text(), PAYLOAD_PATH[dialect], lists, each)
+                await read_lists(response.aiter_bytes(), PAYLOAD_PATH[dialect], lists, each)
             finally:
                 await response.aclose()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:

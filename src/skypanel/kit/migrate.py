@@ -47,13 +47,19 @@ async def upgrade_to_head_async(database_url: str) -> None:
 
 @cache
 def head_revision() -> str | None:
-    """The one revision no migration revises (what Alembic calls the head); a process's
-    migrations do not change while it runs. Several heads are a broken history: raise, as
-    Alembic's `get_current_head` does."""
+    """The head of SkyPanel's migrations; they do not change while a process runs."""
+    return head_of(MIGRATIONS_DIR / "versions")
+
+
+def head_of(versions: Path) -> str | None:
+    """The one revision no migration in `versions` revises (what Alembic calls the head).
+    Several heads are a broken history: raise, as Alembic's `get_current_head` does."""
     revised: set[str] = set()
     revisions: set[str] = set()
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+    for path in versions.glob("*.py"):
         names = _revision_names(path)
+        if "revision" not in names:
+            continue  # not a migration (an `__init__.py`, a helper), as Alembic skips them
         revisions.add(names["revision"])
         down = names.get("down_revision")
         revised.update([down] if isinstance(down, str) else down or ())

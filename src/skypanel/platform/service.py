@@ -28,7 +28,9 @@ from skypanel.kit.errors import InvalidInput, NotFound
 from skypanel.kit.money import MoneyIn, format_money
 from skypanel.models import PlatformSetting
 
-_CACHED = "platform:setting:"
+_CACHED = "platform:setting:v2:"
+"""Entries are `{"value": ...}` (v2): a process of the previous release, which kept bare values
+under `platform:setting:`, never reads one during a rolling upgrade, nor this one its."""
 
 
 class Branding(BaseModel):
@@ -283,7 +285,7 @@ async def cached_setting(cache: Cache, session: AsyncSession, key: str) -> Any:
     Kept wrapped, so that a setting whose value is None (no service domain) is kept too rather
     than read from the database on every view."""
     found = await cache.get(f"{_CACHED}{key}")
-    if found is None:
+    if not isinstance(found, dict) or "value" not in found:
         found = {"value": await get_setting(session, key)}
         await cache.set(f"{_CACHED}{key}", found, 60.0)
     return found["value"]
