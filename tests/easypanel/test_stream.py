@@ -4,7 +4,7 @@ as `json.loads` would give them, in arrival order; anything else dropped; a bad 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 import pytest

@@ -241,10 +241,12 @@ async def test_an_answer_that_is_not_easypanels_is_audited_with_its_status(
     async with EasypanelClient(
         "http://easypanel.test", "key", dialect="orpc", http=http, on_call=records.append
     ) as client:
+        call = (
+            client.call_lists("projects.listProjectsAndServices", ["projects"], list)
+            if streamed
+            else client.list_projects()
+        )
         with pytest.raises(EasypanelApiError):
-            if streamed:
-                await client.call_lists("projects.listProjectsAndServices", ["projects"], list)
-            else:
-                await client.list_projects()
+            await call
     await http.aclose()
     assert [(r.status_code, r.error_code) for r in records] == [(200, "EASYPANEL_API_ERROR")]

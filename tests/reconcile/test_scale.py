@@ -218,7 +218,7 @@ async def test_a_listing_is_compared_as_it_arrives_never_read_whole(
     )
     called: list[str] = []
     read_whole: list[str] = []
-    call, aread, body = Transport.call, httpx.Response.aread, _transport._body
+    call, aread, whole = Transport.call, httpx.Response.aread, _transport._whole
 
     async def recorded_call(transport: Transport, procedure: str, *args: Any, **kw: Any) -> Any:
         called.append(procedure)
@@ -228,13 +228,13 @@ async def test_a_listing_is_compared_as_it_arrives_never_read_whole(
         read_whole.append(response.request.url.path)
         return await aread(response)
 
-    async def recorded_body(response: httpx.Response) -> bytes:
+    async def recorded_whole(response: httpx.Response) -> Any:
         read_whole.append(response.request.url.path)
-        return await body(response)
+        return await whole(response)
 
     monkeypatch.setattr(Transport, "call", recorded_call)
     monkeypatch.setattr(httpx.Response, "aread", recorded_aread)
-    monkeypatch.setattr(_transport, "_body", recorded_body)
+    monkeypatch.setattr(_transport, "_whole", recorded_whole)
 
     report = await reconcile(db, runner_of(client).clients)
 

@@ -196,18 +196,7 @@ class Transport:
                 await asyncio.sleep(policy.delay(progress.attempts - 1, retry_after))
 
     async def _send(self, dialect: Dialect, procedure: str, payload: Any) -> _Answer:
-        request = self._request(dialect, procedure, payload)
-        try:
-            response = await self._http.send(request, stream=True)
-            try:
-                content = await _body(response)
-            finally:
-                await response.aclose()
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise _unavailable(procedure, dialect, exc, sent=False) from exc
-        except httpx.HTTPError as exc:
-            raise _unavailable(procedure, dialect, exc, sent=True) from exc
-        return _Answer(response.status_code, _decoded(content), _retry_after(response))
+        return await self._exchange(dialect, procedure, payload, _whole)
 
     async def _stream(
         self,
@@ -220,34 +209,48 @@ class Transport:
     ) -> _Answer:
         """One attempt of `call_lists`: a successful answer's lists go to `visit` as they
         arrive, and its body is their abridged, redacted copy for the audit."""
-        request = self._request(dialect, procedure, payload)
         abridged = Abridged(lists)
 
         def each(name: str, item: Any) -> None:
             abridged.add(name, item)
             visit(name, item)
 
+        async def read(response: httpx.Response) -> _Answer:
+            progress.status = response.status_code
+            if not 200 <= response.status_code < 300:
+                return await _whole(response)
+            try:
+                await read_lists(response.aiter_bytes(), PAYLOAD_PATH[dialect], lists, each)
+            except Malformed as exc:
+                raise EasypanelApiError(
+                    f"Easypanel {procedure}: unexpected answer ({exc})",
+                    procedure=procedure,
+                    dialect=dialect,
+                ) from exc
+            return _Answer(response.status_code, abridged.value(), None)
+
+        return await self._exchange(dialect, procedure, payload, read)
+
+    async def _exchange(
+        self,
+        dialect: Dialect,
+        procedure: str,
+        payload: Any,
+        read: Callable[[httpx.Response], Awaitable[_Answer]],
+    ) -> _Answer:
+        """One request, its answer as `read` takes it from the response, the response closed
+        after; not reaching the server, or not receiving all of its answer, is unavailable."""
+        request = self._request(dialect, procedure, payload)
         try:
             response = await self._http.send(request, stream=True)
-            progress.status = response.status_code
             try:
-                if not 200 <= response.status_code < 300:
-                    body = _decoded(await _body(response))
-                    return _Answer(response.status_code, body, _retry_after(response))
-                await read_lists(response.aiter_bytes(), PAYLOAD_PATH[dialect], lists, each)
+                return await read(response)
             finally:
                 await response.aclose()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise _unavailable(procedure, dialect, exc, sent=False) from exc
         except httpx.HTTPError as exc:
             raise _unavailable(procedure, dialect, exc, sent=True) from exc
-        except Malformed as exc:
-            raise EasypanelApiError(
-                f"Easypanel {procedure}: unexpected answer ({exc})",
-                procedure=procedure,
-                dialect=dialect,
-            ) from exc
-        return _Answer(response.status_code, abridged.value(), None)
 
     def _request(self, dialect: Dialect, procedure: str, payload: Any) -> httpx.Request:
         timeout = self._timeouts.for_call(procedure in LONG_RUNNING)
@@ -321,9 +324,10 @@ def _abridged(result: Any) -> Any:
     return redact(result, items=AUDITED_ITEMS)
 
 
-async def _body(response: httpx.Response) -> bytes:
-    """The body, read without keeping it in the response (see the module's docstring)."""
-    return b"".join([chunk async for chunk in response.aiter_bytes()])
+async def _whole(response: httpx.Response) -> _Answer:
+    """The answer read whole, into bytes of our own (see the module's docstring)."""
+    content = b"".join([chunk async for chunk in response.aiter_bytes()])
+    return _Answer(response.status_code, _decoded(content), _retry_after(response))
 
 
 def _decoded(content: bytes) -> Any:
