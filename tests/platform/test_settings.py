@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel.domains.service import service_domain
 from skypanel.platform.service import get_setting
 from tests.conftest import _app
-from tests.support import Account
+from tests.support import Account, statements
 
 
 async def test_settings_have_defaults_and_validate_changes(
@@ -59,16 +58,8 @@ async def test_a_setting_without_a_value_is_cached_as_one_with_a_value(
     """No service domain set (None): the views that show addresses read it from the cache, not
     from the database on every request."""
     cache = _app(client).state.cache
-    seen: list[str] = []
-
-    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        seen.append(statement)
-
     async with db() as session:
         assert await service_domain(session, cache) is None
-        event.listen(engine.sync_engine, "before_cursor_execute", record)
-        try:
+        with statements(engine) as seen:
             assert await service_domain(session, cache) is None
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", record)
     assert [s for s in seen if "platform_settings" in s] == []

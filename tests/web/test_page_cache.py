@@ -5,21 +5,20 @@ at once, and is never shown to another viewer, in another organization, or after
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel.config import get_settings
 from skypanel.kit.periods import add_months
 from skypanel.web import cookies
 from tests.billing.helpers import bill_at, subscribe_at
-from tests.support import PASSWORD, Account, credit, make_plan, register, subscribed
+from tests.support import PASSWORD, Account, credit, make_plan, register, statements, subscribed
 
 PAGES = ("/", "/wallet", "/billing")
 RENEWED = datetime(2027, 5, 4, 12, 0, tzinfo=UTC)
@@ -31,21 +30,6 @@ def _app(client: httpx.AsyncClient) -> FastAPI:
     app = transport.app
     assert isinstance(app, FastAPI)
     return app
-
-
-@contextmanager
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL statements run on `engine` inside the block."""
-    seen: list[str] = []
-
-    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 @asynccontextmanager
