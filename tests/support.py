@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel.kit import clock
+from skypanel.kit.db import create_engine
 
 PASSWORD = "correct horse battery staple"
 
@@ -211,3 +212,17 @@ def statements(engine: AsyncEngine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def end_backend(database_url: str, pid: object) -> None:
+    """PostgreSQL ends the backend `pid` (as a restart or failover would end a connection), from
+    a connection of its own."""
+    other = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with other.connect() as admin:
+            ended = await admin.scalar(
+                text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}
+            )
+        assert ended is True
+    finally:
+        await other.dispose()

@@ -3,11 +3,13 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel.app import attach_database, create_app
 from skypanel.config import Settings
-from tests.support import Account, register
+from skypanel.kit.db import create_engine, create_sessionmaker
+from tests.support import Account, end_backend, register
 
 
 async def test_unknown_route_is_404_in_the_error_format(client: httpx.AsyncClient) -> None:
@@ -58,6 +60,32 @@ async def test_readiness_fails_when_the_database_is_unreachable(settings: Settin
             response = await http.get("/readyz")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+
+
+async def test_a_connection_lost_mid_request_is_a_503_to_retry(settings: Settings) -> None:
+    """PostgreSQL ends the pool's one connection a moment after its last use, so it is taken
+    unchecked (`kit.db.RECENT_SECONDS`): that request is a 503 to retry, not a 500, and the
+    next one is answered on a new connection."""
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
+    app = create_app(settings)
+    attach_database(app, engine, create_sessionmaker(engine))
+    login = {"email": "nobody@example.com", "password": "not the password"}
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as http:
+            assert (await http.post("/api/auth/login", json=login)).status_code == 401
+            async with engine.connect() as connection:
+                pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+            await end_backend(settings.database_url, pid)
+            lost = await http.post("/api/auth/login", json=login)
+            assert lost.status_code == 503
+            assert lost.json()["error"]["code"] == "DATABASE_UNAVAILABLE"
+            assert lost.headers["retry-after"] == "1"
+            assert (await http.post("/api/auth/login", json=login)).status_code == 401
+    finally:
+        await engine.dispose()
 
 
 def test_openapi_declares_error_responses(settings: Settings) -> None:

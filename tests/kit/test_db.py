@@ -1,48 +1,87 @@
-"""The engine's pooled connections: checked before each use in one round trip, and replaced when
-PostgreSQL has ended them."""
+"""The engine's pooled connections: checked before each use in one round trip unless given back a
+moment ago, and replaced when PostgreSQL has ended them."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
+import pytest
 from asyncpg.connection import LoggedQuery  # type: ignore[import-untyped]
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from skypanel.config import Settings
-from skypanel.kit.db import create_engine
+from skypanel.kit.db import RECENT_SECONDS, create_engine
+from tests.support import end_backend
 
 
-async def test_a_pooled_connection_is_checked_in_one_round_trip_and_replaced_once_ended(
-    settings: Settings,
-) -> None:
+@pytest.fixture
+async def one(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """An engine of one pooled connection."""
     assert settings.database_url is not None
     engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
+    yield engine
+    await engine.dispose()
+
+
+async def _pid_and_log(engine: AsyncEngine) -> tuple[int, list[str]]:
+    """The pooled connection's backend, and what it sends from now on."""
     sent: list[str] = []
 
     def logged(record: LoggedQuery) -> None:
         sent.append(record.query)
 
-    try:
-        async with engine.connect() as connection:
-            first = await connection.scalar(text("SELECT pg_backend_pid()"))
-            raw = await connection.get_raw_connection()
-            raw.driver_connection.add_query_logger(logged)
-        sent.clear()
-        async with engine.connect() as connection:
-            await asyncio.sleep(0)  # asyncpg tells its query loggers on the next loop turn
-            assert sent == ["SELECT 1"]
-            assert await connection.scalar(text("SELECT pg_backend_pid()")) == first
-        other_engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
-        try:
-            async with other_engine.connect() as admin:
-                ended = await admin.scalar(
-                    text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": first}
-                )
-            assert ended is True
-        finally:
-            await other_engine.dispose()
-        async with engine.connect() as connection:
-            replaced = await connection.scalar(text("SELECT pg_backend_pid()"))
-        assert replaced not in (None, first)
-    finally:
-        await engine.dispose()
+    async with engine.connect() as connection:
+        pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+        raw = await connection.get_raw_connection()
+        raw.driver_connection.add_query_logger(logged)
+    assert isinstance(pid, int)
+    return pid, sent
+
+
+async def _pid(engine: AsyncEngine) -> object:
+    async with engine.connect() as connection:
+        return await connection.scalar(text("SELECT pg_backend_pid()"))
+
+
+async def test_a_connection_given_back_a_moment_ago_is_used_unchecked(one: AsyncEngine) -> None:
+    first, sent = await _pid_and_log(one)
+    sent.clear()
+    async with one.connect() as connection:
+        assert await connection.scalar(text("SELECT pg_backend_pid()")) == first
+    await asyncio.sleep(0)  # asyncpg tells its query loggers on the next loop turn
+    assert "SELECT 1" not in sent
+    assert sent, "nothing was logged: the logger is not on the pooled connection"
+
+
+async def test_an_idle_connection_is_checked_in_one_round_trip_and_replaced_once_ended(
+    settings: Settings, one: AsyncEngine
+) -> None:
+    assert settings.database_url is not None
+    first, sent = await _pid_and_log(one)
+    await asyncio.sleep(RECENT_SECONDS + 0.1)
+    sent.clear()
+    async with one.connect() as connection:
+        await asyncio.sleep(0)
+        assert sent == ["SELECT 1"]
+        assert await connection.scalar(text("SELECT pg_backend_pid()")) == first
+    await end_backend(settings.database_url, first)
+    await asyncio.sleep(RECENT_SECONDS + 0.1)
+    assert await _pid(one) not in (None, first)
+
+
+async def test_a_connection_ended_a_moment_after_use_fails_once_then_is_replaced(
+    settings: Settings, one: AsyncEngine
+) -> None:
+    """The bargain of the unchecked moment: the statement on it fails as a lost connection (a
+    503 `DATABASE_UNAVAILABLE` for a request, as when PostgreSQL goes away mid-request), and the
+    pool replaces its connections, so the next use is on a new one."""
+    assert settings.database_url is not None
+    first, _ = await _pid_and_log(one)
+    await end_backend(settings.database_url, first)
+    with pytest.raises(DBAPIError) as failed:
+        await _pid(one)
+    assert failed.value.connection_invalidated
+    assert await _pid(one) not in (None, first)

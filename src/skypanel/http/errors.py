@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from skypanel.kit.errors import AppError
@@ -96,6 +97,21 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A connection PostgreSQL ended mid-request (a restart, a failover, an ended backend) is a
+    503 to retry: the pool has already replaced its connections (`skypanel.kit.db`). Any other
+    database error is a bug."""
+    assert isinstance(exc, DBAPIError)
+    if not exc.connection_invalidated:
+        return await _unexpected(request, exc)
+    log.warning("request.database_lost", error_type=type(exc.orig).__name__)
+    response = error_response(
+        503, "DATABASE_UNAVAILABLE", "The database did not answer; try again in a moment"
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("request.unhandled_error", error_type=type(exc).__name__)
     return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred")
@@ -105,4 +121,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import make_url
@@ -20,17 +23,34 @@ from sqlalchemy.util import await_only
 
 from skypanel.kit import uow
 
+RECENT_SECONDS = 0.5
+"""A pooled connection given back this recently is used without a check: it was answering a
+moment ago (HikariCP's `aliveBypassWindowMs`, 500 ms by default, makes the same bargain). One
+that PostgreSQL ended within that moment fails its statement as a lost connection, and
+SQLAlchemy then replaces every connection of the pool, as a failed check would have."""
+
+_returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+"""When each driver connection was last given back to its pool (`time.monotonic`)."""
+
+
+def _given_back(dbapi_connection: Any, _record: Any) -> None:
+    if dbapi_connection is not None:
+        _returned[dbapi_connection.driver_connection] = time.monotonic()
+
 
 class PingOnce(PGDialect_asyncpg):
     """SQLAlchemy's asyncpg dialect, except that the check of a pooled connection before each
-    use (`pool_pre_ping`) is one round trip: `SELECT 1` in the simple protocol, which PgBouncer
-    passes as one transaction. The dialect's own check wraps an empty prepared statement in
-    `BEGIN` and `ROLLBACK` for PgBouncer's sake, three round trips on every request
-    (bench/RESULTS.md)."""
+    use (`pool_pre_ping`) is one round trip, and none for a connection given back within
+    `RECENT_SECONDS`: `SELECT 1` in the simple protocol, which PgBouncer passes as one
+    transaction. The dialect's own check wraps an empty prepared statement in `BEGIN` and
+    `ROLLBACK` for PgBouncer's sake, three round trips on every request (bench/RESULTS.md)."""
 
     supports_statement_cache = True
 
     def do_ping(self, dbapi_connection: Any) -> bool:
+        returned = _returned.get(dbapi_connection.driver_connection)
+        if returned is not None and time.monotonic() - returned < RECENT_SECONDS:
+            return True
         try:
             await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
         except Exception as error:
@@ -63,7 +83,7 @@ def create_engine(
             "prepared_statement_cache_size": 0,
             "prepared_statement_name_func": lambda: f"__skypanel_{uuid.uuid4().hex}__",
         }
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -72,6 +92,8 @@ def create_engine(
         hide_parameters=True,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine.pool, "checkin", _given_back)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
