@@ -53,6 +53,7 @@ from skypanel.servers.clients import ClientPool
 from skypanel.servers.endpoints import fleet_router as server_fleet_router
 from skypanel.servers.endpoints import router as servers_router
 from skypanel.servers.service import bootstrap_from_env
+from skypanel.services.endpoints import SERVICE
 from skypanel.services.endpoints import router as services_router
 from skypanel.subscriptions.endpoints import router as subscriptions_router
 from skypanel.templates.endpoints import router as templates_router
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CachedReads,
         reads=(PROJECTS, USAGE),
+        views=(SERVICE,),
         cache=app.state.cache,
         settings=settings,
         state=app.state,

@@ -19,9 +19,16 @@ from skypanel.config import Settings
 from skypanel.http import caching, principals
 from skypanel.http.fastpath import CachedReads
 from skypanel.kit.tokens import issue_access_token
-from skypanel.models import ContainerProject, ContainerService, Membership, User
+from skypanel.models import (
+    ContainerProject,
+    ContainerService,
+    EasypanelServer,
+    Membership,
+    User,
+)
 from skypanel.projects.endpoints import PROJECTS
 from skypanel.quotas.endpoints import USAGE
+from skypanel.services.endpoints import SERVICE
 from tests.support import PASSWORD, Account, register, subscribed
 
 PROJECTS_PATH = "/api/containers/projects"
@@ -77,7 +84,12 @@ def fast_path_of(
     app = app_of(client)
     recorder = Recorder()
     layer = CachedReads(
-        recorder, reads=(PROJECTS, USAGE), cache=app.state.cache, settings=settings, state=app.state
+        recorder,
+        reads=(PROJECTS, USAGE),
+        views=(SERVICE,),
+        cache=app.state.cache,
+        settings=settings,
+        state=app.state,
     )
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=layer), base_url="http://skypanel.test"
@@ -88,6 +100,35 @@ async def _project(client: httpx.AsyncClient, account: Account, name: str) -> No
     response = await client.post(PROJECTS_PATH, headers=account.headers, json={"projectName": name})
     # 201, or 202 once creating a project only queues its Easypanel operation.
     assert response.status_code in (201, 202), response.text
+
+
+async def _service(
+    db: async_sessionmaker[AsyncSession], account: Account, status: str, *, project: str = "shop"
+) -> None:
+    """A service `web` in one of the account's projects, as recorded."""
+    async with db() as session:
+        found = await session.scalar(
+            select(ContainerProject).where(
+                ContainerProject.organization_id == account.organization_id,
+                ContainerProject.project_name == project,
+            )
+        )
+        assert found is not None
+        session.add(
+            ContainerService(
+                organization_id=account.organization_id,
+                project_id=found.id,
+                service_name="web",
+                easypanel_service_name="web",
+                service_type="app",
+                status=status,
+                cpu_limit=Decimal("0.5"),
+                memory_limit_gb=Decimal("0.5"),
+                storage_limit_gb=Decimal("1"),
+                configuration={"image": "nginx:1.27"},
+            )
+        )
+        await session.commit()
 
 
 @pytest.fixture
@@ -129,23 +170,7 @@ async def test_a_cold_read_is_answered_in_one_statement_with_the_full_paths_byte
     statement, answers as the full path does, and fills the caches the full path fills."""
     await _project(client, shop, "blog")
     app = app_of(client)
-    async with db() as session:
-        session.add(
-            ContainerService(
-                organization_id=shop.organization_id,
-                project_id=await session.scalar(
-                    select(ContainerProject.id).where(ContainerProject.project_name == "blog")
-                ),
-                service_name="web",
-                easypanel_service_name="web",
-                service_type="app",
-                status="running",
-                cpu_limit=Decimal("0.5"),
-                memory_limit_gb=Decimal("0.5"),
-                storage_limit_gb=Decimal("1"),
-            )
-        )
-        await session.commit()
+    await _service(db, shop, "running", project="blog")
     full = await client.get(PROJECTS_PATH, headers=shop.headers)
     assert full.status_code == 200
     counted = {p["projectName"]: p["servicesByStatus"] for p in full.json()}
@@ -393,3 +418,99 @@ async def test_the_fast_path_decides_with_the_full_paths_rule(
         await app_of(client).state.cache.bump(principals.scope(shop.user_id))
         assert (await fast.get(PROJECTS_PATH, headers=shop.headers)).status_code == 599
     assert recorder.calls == 2
+
+
+SERVICE_PATH = PROJECTS_PATH + "/shop/services/web"
+
+
+async def _full(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
+    """The route itself (a query string is never answered before the framework)."""
+    answer = await client.get(SERVICE_PATH + "?reveal=false", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+@pytest.mark.parametrize("status", ["failed", "running"])
+async def test_a_service_is_answered_cold_in_one_statement_with_the_routes_bytes(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    db: async_sessionmaker[AsyncSession],
+    shop: Account,
+    statements: list[str],
+    status: str,
+) -> None:
+    """Shown as recorded (`failed`) or as the server's task counts show it (`running`): the same
+    bytes as the route, from one statement for the caller, its membership, the service, its
+    project and its server; the server is asked as the route asks it."""
+    await _service(db, shop, status)
+    full = await _full(client, shop.headers)
+    assert full.json()["serviceName"] == "web"
+    await app_of(client).state.cache.bump(principals.scope(shop.user_id))
+    fast, recorder = fast_path_of(client, settings)
+    async with fast:
+        statements.clear()
+        cold = await fast.get(SERVICE_PATH, headers=shop.headers)
+        assert (cold.status_code, cold.content) == (200, full.content)
+        assert len(statements) == 1
+        named = await fast.get(SERVICE_PATH, headers=shop.acting_in(shop.organization_id))
+        assert (named.status_code, named.content) == (200, full.content)
+    assert recorder.calls == 0
+
+
+async def test_a_service_on_a_server_that_is_down_is_shown_as_the_route_shows_it(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    db: async_sessionmaker[AsyncSession],
+    shop: Account,
+) -> None:
+    await _service(db, shop, "running")
+    async with db() as session:
+        await session.execute(update(EasypanelServer).values(state="down"))
+        await session.commit()
+    full = await _full(client, shop.headers)
+    assert full.json()["degraded"] is not None
+    fast, recorder = fast_path_of(client, settings)
+    async with fast:
+        cold = await fast.get(SERVICE_PATH, headers=shop.headers)
+    assert (cold.status_code, cold.content) == (200, full.content)
+    assert recorder.calls == 0
+
+
+async def test_a_service_view_passes_on_what_the_route_refuses_or_cannot_find(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    db: async_sessionmaker[AsyncSession],
+    shop: Account,
+    bob: Account,
+) -> None:
+    """Another organization's service (by its own token, or naming the organization), a service
+    or project that does not exist, `?reveal`, a revoked token and no token all reach the route,
+    which says why; nothing of the shop's is answered to Bob."""
+    await _service(db, shop, "failed")
+    await subscribed(client, db, bob)
+    await _project(client, bob, "shop")
+    fast, recorder = fast_path_of(client, settings)
+    async with fast:
+        passed = [
+            (SERVICE_PATH, bob.headers),
+            (SERVICE_PATH, bob.acting_in(shop.organization_id)),
+            (SERVICE_PATH, shop.acting_in(bob.organization_id)),
+            (PROJECTS_PATH + "/shop/services/api", shop.headers),
+            (PROJECTS_PATH + "/blog/services/web", shop.headers),
+            (SERVICE_PATH + "?reveal=true", shop.headers),
+            (SERVICE_PATH, {}),
+            (SERVICE_PATH, {"Authorization": "Bearer not-a-token"}),
+        ]
+        for path, headers in passed:
+            assert (await fast.get(path, headers=headers)).status_code == 599, (path, headers)
+        async with db() as session:
+            await session.execute(
+                update(User)
+                .where(User.id == shop.user_id)
+                .values(token_version=User.token_version + 1)
+            )
+            await session.commit()
+        assert (await fast.get(SERVICE_PATH, headers=shop.headers)).status_code == 599
+    assert recorder.calls == len(passed) + 1
+    refused = await client.get(SERVICE_PATH, headers=bob.headers)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (404, "SERVICE_NOT_FOUND")

@@ -15,7 +15,7 @@ there when it is not cached, by one statement that finds the caller and the read
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
@@ -69,9 +69,11 @@ class Cold(NamedTuple, Generic[T]):
     value: T | None
 
 
-ColdRead = Callable[[AsyncSession, uuid.UUID, uuid.UUID | None], Awaitable[Cold[T]]]
-"""`(session, user id, organization asked for or None for the first)`: the caller and the read
-in one statement (`skypanel.organizations.cold`)."""
+ColdRead = Callable[
+    [AsyncSession, uuid.UUID, uuid.UUID | None, Mapping[str, str] | None], Awaitable[Cold[T]]
+]
+"""`(session, user id, organization asked for or None for the first, the read's own parameters)`:
+the caller and the read in one statement (`skypanel.organizations.cold`)."""
 
 
 @dataclass(frozen=True, slots=True)

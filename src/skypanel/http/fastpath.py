@@ -14,28 +14,56 @@ organization, hence its generation, is known only from the membership entry).
 A read that is not cached, or whose caller is not, is answered here too when it has a cold read
 (`CachedRead.cold`): one statement finds the caller and the read, the same rule decides, and the
 caches are filled as the full path fills them.
+
+A `ColdView` (a `GET` route with path parameters, whose answer is read anew every time) is
+answered the same way: one statement finds the caller, its membership and what the route shows,
+then the route's own code shapes the answer.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import structlog
 from asyncpg import InterfaceError, PostgresError  # type: ignore[import-untyped]
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, State
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from skypanel.config import Settings
 from skypanel.http import caching, principals
-from skypanel.http.caching import CachedRead
+from skypanel.http.caching import CachedRead, ColdRead
 from skypanel.http.deps import bearer
 from skypanel.kit.cache import Cache
 from skypanel.kit.tokens import AccessClaims, TokenError, decode_access_token
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ColdView(Generic[T]):
+    """A `GET` route (`route`, with its `{parameters}`) answered before the framework: `cold`
+    finds the caller, its membership and what the route shows in one statement (given the path
+    parameters by name), and `answer`, the route's own code, turns that into the route's JSON
+    with the session still open. Either may pass the request on (`cold` finding nothing,
+    `answer` returning None for what only the route can answer); nothing is cached."""
+
+    route: str
+    cold: ColdRead[T | None]
+    answer: Callable[[State, AsyncSession, T], Awaitable[bytes | None]]
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """The route's own pattern, as Starlette matches it."""
+        return compile_path(self.route)[0]
 
 
 class CachedReads:
@@ -47,21 +75,22 @@ class CachedReads:
         cache: Cache,
         settings: Settings,
         state: State,
+        views: Iterable[ColdView[Any]] = (),
     ) -> None:
         """`state`: the application's, whose `sessions` the cold reads use (given once the
         database is attached)."""
         self.app = app
         self.reads = {read.path: read for read in reads if read.path}
+        self.views = tuple(views)
         self.cache = cache
         self.settings = settings
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        read = self.reads.get(scope["path"]) if scope["type"] == "http" else None
         body = None
         # A query string is the full path's to judge (an unknown parameter is a 422 there).
-        if read is not None and scope["method"] == "GET" and not scope["query_string"]:
-            body = await self._hit(read, scope)
+        if scope["type"] == "http" and scope["method"] == "GET" and not scope["query_string"]:
+            body = await self._answer(scope)
         if body is None:
             await self.app(scope, receive, send)
             return
@@ -69,7 +98,20 @@ class CachedReads:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _hit(self, read: CachedRead[Any], scope: Scope) -> bytes | None:
+    async def _answer(self, scope: Scope) -> bytes | None:
+        path = scope["path"]
+        read = self.reads.get(path)
+        if read is not None:
+            return await self._hit(read, scope)
+        for view in self.views:
+            found = view.pattern.match(path)
+            if found is not None:
+                return await self._view(view, scope, found.groupdict())
+        return None
+
+    def _caller(self, scope: Scope) -> tuple[AccessClaims, str | None, uuid.UUID | None] | None:
+        """The verified token's claims and the organization asked for (`X-Organization-Id`, as
+        given and as an id); None when the full path has to say why not."""
         headers = Headers(scope=scope)
         token = bearer(headers.get("authorization"))
         if token is None:
@@ -82,6 +124,33 @@ class CachedReads:
         named = _organization_id(choice)
         if choice is not None and named is None:
             return None
+        return claims, choice, named
+
+    async def _view(
+        self, view: ColdView[Any], scope: Scope, params: dict[str, str]
+    ) -> bytes | None:
+        """The view from one statement, decided by the full path's rule; None passes the
+        request on (a refusal, nothing found, the database not answering)."""
+        caller = self._caller(scope)
+        if caller is None:
+            return None
+        claims, _, named = caller
+        try:
+            async with self.state.sessions() as session:
+                cold = await view.cold(session, claims.user_id, named, params)
+                if principals.refusal(cold.user, claims) is not None or cold.value is None:
+                    return None
+                answer: bytes | None = await view.answer(self.state, session, cold.value)
+                return answer
+        except (SQLAlchemyError, OSError, PostgresError, InterfaceError):
+            log.warning("cold_view_passed_on", route=view.route, exc_info=True)
+            return None
+
+    async def _hit(self, read: CachedRead[Any], scope: Scope) -> bytes | None:
+        found_caller = self._caller(scope)
+        if found_caller is None:
+            return None
+        claims, choice, named = found_caller
         user_scope = principals.scope(claims.user_id)
         scopes = [user_scope] if named is None else [user_scope, caching.scope(named)]
         generations = await self.cache.generations(*scopes)
@@ -124,7 +193,7 @@ class CachedReads:
             return None
         try:
             async with self.state.sessions() as session:
-                cold = await read.cold(session, caller.claims.user_id, caller.named)
+                cold = await read.cold(session, caller.claims.user_id, caller.named, None)
         except (SQLAlchemyError, OSError, PostgresError, InterfaceError):
             log.warning("cold_read_passed_on", read=read.name, exc_info=True)
             return None

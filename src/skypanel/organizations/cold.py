@@ -12,8 +12,10 @@ runs, shaped by the same function, so both answer with the same bytes."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -32,33 +34,32 @@ from skypanel.models import Membership, Organization, User
 from skypanel.organizations.repository import acting
 
 T = TypeVar("T")
-Model = TypeVar("Model", User, Organization, Membership)
-
-_USER, _ORGANIZATION, _MEMBERSHIP = "u_", "o_", "m_"
+Model = TypeVar("Model")
 
 
-def _fields(model: type[Any], *, skip: tuple[str, ...] = ()) -> list[str]:
-    return [a.key for a in inspect(model).column_attrs if a.key not in skip]
+@dataclass(frozen=True)
+class Shown(Generic[Model]):
+    """A model's columns in a cold statement, labelled with `prefix`, and the detached instance
+    built back from a record of them (`skip`: columns never read, the password hash)."""
+
+    model: type[Model]
+    prefix: str
+    skip: tuple[str, ...] = ()
+
+    @cached_property
+    def fields(self) -> list[str]:
+        return [a.key for a in inspect(self.model).column_attrs if a.key not in self.skip]
+
+    def columns(self) -> list[Any]:
+        return [getattr(self.model, n).expression.label(self.prefix + n) for n in self.fields]
+
+    def built(self, record: Mapping[str, Any]) -> Model:
+        return self.model(**{name: record[self.prefix + name] for name in self.fields})
 
 
-_SELECTED = {
-    User: (_USER, _fields(User, skip=("password_hash",))),
-    Organization: (_ORGANIZATION, _fields(Organization)),
-    Membership: (_MEMBERSHIP, _fields(Membership)),
-}
-"""Each model's columns in the statement: their label prefix and attribute names (never the
-password hash)."""
-
-
-def _columns(model: type[Any]) -> list[Any]:
-    prefix, fields = _SELECTED[model]
-    return [getattr(model, name).expression.label(prefix + name) for name in fields]
-
-
-def _built(model: type[Model], record: Any) -> Model:
-    """A detached instance from the model's columns in the record."""
-    prefix, fields = _SELECTED[model]
-    return model(**{name: record[prefix + name] for name in fields})
+_USER = Shown(User, "u_", skip=("password_hash",))
+_ORGANIZATION = Shown(Organization, "o_")
+_MEMBERSHIP = Shown(Membership, "m_")
 
 
 def _statement(
@@ -70,11 +71,11 @@ def _statement(
     (half the time it took)."""
     users = User.__table__
     chosen = bindparam("organization_id", type_=Uuid) if named else None
-    member = acting(select(*_columns(Organization), *_columns(Membership)), users.c.id, chosen)
+    member = acting(select(*_ORGANIZATION.columns(), *_MEMBERSHIP.columns()), users.c.id, chosen)
     joined = member.lateral("member")
-    read = rows(joined.c[_ORGANIZATION + "id"]).lateral("read")
+    read = rows(joined.c[_ORGANIZATION.prefix + "id"]).lateral("read")
     return (
-        select(*_columns(User), *joined.c, *read.c)
+        select(*_USER.columns(), *joined.c, *read.c)
         .select_from(users.outerjoin(joined, true()).outerjoin(read, true()))
         .where(users.c.id == bindparam("user_id", type_=Uuid))
         .order_by(*(read.c[name] for name in order))
@@ -95,25 +96,30 @@ def cold_read(
 ) -> ColdRead[T]:
     """The cold read of `rows(organization id)`, ordered by its columns `order` (a lateral
     subquery keeps no order of its own; the first is never null in a row) and turned into the
-    answer by `shape`, which gets the rows as mappings, none when the organization has none."""
+    answer by `shape`, which gets the rows as mappings, none when the organization has none.
+    `rows` may name parameters of its own (`bindparam`): the read is given them by name (a
+    view's path parameters)."""
     first, named = (_compiled(_statement(rows, order, named=n)) for n in (False, True))
     marker = order[0]
 
     async def read(
-        session: AsyncSession, user_id: uuid.UUID, organization_id: uuid.UUID | None
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        organization_id: uuid.UUID | None,
+        params: Mapping[str, str] | None = None,
     ) -> Cold[T]:
         sql, names = first if organization_id is None else named
-        given = {"user_id": user_id, "organization_id": organization_id}
+        given = {**(params or {}), "user_id": user_id, "organization_id": organization_id}
         connection = (await (await session.connection()).get_raw_connection()).driver_connection
         assert connection is not None
         records = await connection.fetch(sql, *(given[n] for n in names))
         if not records:
             return Cold(None, None, None)
         first_row = records[0]
-        user = _built(User, first_row)
-        if first_row[_MEMBERSHIP + "id"] is None:
+        user = _USER.built(first_row)
+        if first_row[_MEMBERSHIP.prefix + "id"] is None:
             return Cold(user, None, None)
-        found = (_built(Organization, first_row), _built(Membership, first_row))
+        found = (_ORGANIZATION.built(first_row), _MEMBERSHIP.built(first_row))
         return Cold(user, found, shape([r for r in records if r[marker] is not None]))
 
     return read

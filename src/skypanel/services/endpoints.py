@@ -2,24 +2,38 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter
+from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import State
 
 from skypanel.accounts.auth import verified_user
 from skypanel.domains.service import default_address, service_domain
+from skypanel.easypanel import EasypanelError
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
+from skypanel.http.fastpath import ColdView
 from skypanel.kit import envvars
 from skypanel.kit.errors import AppError
 from skypanel.kit.schema import ApiModel
+from skypanel.kit.tenancy import scoped
 from skypanel.kit.uow import release
-from skypanel.models import ContainerProject, ContainerService, EasypanelOperation
+from skypanel.models import (
+    ContainerProject,
+    ContainerService,
+    EasypanelOperation,
+    EasypanelServer,
+)
 from skypanel.operations.schemas import OperationRef
 from skypanel.operations.service import operation_ref
 from skypanel.organizations.auth import CurrentOrg
+from skypanel.organizations.cold import Shown, cold_read
 from skypanel.organizations.context import OrgContext
 from skypanel.projects.repository import services_of
 from skypanel.projects.service import get as get_project
@@ -236,10 +250,80 @@ async def get_service(
     """The service with its live status; `?reveal=true` (owners, admins) shows secret values.
     While its server is down or does not answer: as recorded, with `degraded` saying so."""
     project, item = await service.get(session, org, project_name, service_name)
-    domain = await service_domain(session, request.app.state.cache)
-    seen = await _observed(request, session, project, [item])
-    shown = view(project, item, reveal=_may_reveal(org, reveal), domain=domain)
+    server = await server_of(session, project.server_id)
+    shown = _may_reveal(org, reveal)
+    return await _detail(request.app.state, session, (project, item, server), reveal=shown)
+
+
+Found = tuple[ContainerProject, ContainerService, EasypanelServer]
+"""A service with its project and its server."""
+
+
+async def _detail(
+    state: State,
+    session: AsyncSession,
+    found: Found,
+    *,
+    reveal: bool = False,
+) -> ServiceOut:
+    """The route's answer, on the full path and the fast one (`SERVICE`): the session is
+    released before the server is asked."""
+    project, item, server = found
+    domain = await service_domain(session, state.cache)
+    await release(session)
+    timing = live.Timing.of(state.settings)
+    seen = await live.observe_on(server, state.clients, state.cache, timing, project, [item])
+    shown = view(project, item, reveal=reveal, domain=domain)
     return _seen(shown, seen.observed[0], seen.degraded)
+
+
+_PROJECT = Shown(ContainerProject, "p_")
+_SERVICE = Shown(ContainerService, "s_")
+_SERVER = Shown(EasypanelServer, "e_")
+_SERVICE_OUT = TypeAdapter(ServiceOut)
+
+
+def _named(organization_id: ColumnElement[uuid.UUID]) -> Select[Any]:
+    """The service the path names in the organization, with its project and server."""
+    query = (
+        select(*_PROJECT.columns(), *_SERVICE.columns(), *_SERVER.columns())
+        .select_from(ContainerProject)
+        .join(ContainerService, ContainerService.project_id == ContainerProject.id)
+        .join(EasypanelServer, EasypanelServer.id == ContainerProject.server_id)
+        .where(
+            ContainerProject.project_name == bindparam("project_name"),
+            ContainerService.service_name == bindparam("service_name"),
+        )
+    )
+    return scoped(query, ContainerProject, organization_id)
+
+
+def _found(
+    records: Sequence[Any],
+) -> Found | None:
+    if not records:
+        return None
+    return _PROJECT.built(records[0]), _SERVICE.built(records[0]), _SERVER.built(records[0])
+
+
+async def _answered(
+    state: State,
+    session: AsyncSession,
+    found: Found,
+) -> bytes | None:
+    try:
+        shown = await _detail(state, session, found)
+    except EasypanelError:
+        return None  # the full path says what Easypanel refused
+    return _SERVICE_OUT.dump_json(shown, by_alias=True)
+
+
+SERVICE: ColdView[Found] = ColdView(
+    route=router.prefix + "/{service_name}",
+    cold=cold_read(_named, _found, order=(_SERVICE.prefix + "id",)),
+    answer=_answered,
+)
+"""`get_service` without `?reveal`, answered before the framework (`skypanel.http.fastpath`)."""
 
 
 @router.post(

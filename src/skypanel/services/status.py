@@ -34,7 +34,7 @@ from skypanel.easypanel.workload import database_kind
 from skypanel.kit import clock
 from skypanel.kit.cache import Cache
 from skypanel.kit.uow import release
-from skypanel.models import ContainerProject, ContainerService
+from skypanel.models import ContainerProject, ContainerService, EasypanelServer
 from skypanel.servers.clients import ClientPool, TaskCounts
 from skypanel.servers.degraded import note, server_of, when_down
 from skypanel.servers.schemas import Degraded
@@ -224,12 +224,25 @@ async def observe_services(
     services: Sequence[ContainerService],
 ) -> Live:
     """The live read every service view makes: the server's state from the database, the
-    session released, then one read of the server's task counts (and of the deploy actions of
-    each service still deploying). While the server is down, or when it does not answer, the
-    services are as recorded and `degraded` says so; an error that is not about reaching the
-    server is raised."""
+    session released, then `observe_on` the server."""
     server = await server_of(session, project.server_id)
     await release(session)
+    return await observe_on(server, clients, cache, timing, project, services)
+
+
+async def observe_on(
+    server: EasypanelServer,
+    clients: ClientPool,
+    cache: Cache,
+    timing: Timing,
+    project: ContainerProject,
+    services: Sequence[ContainerService],
+) -> Live:
+    """The project's services as its server shows them now: one read of the server's task
+    counts (and of the deploy actions of each service still deploying). While the server is
+    down, or when it does not answer, the services are as recorded and `degraded` says so; an
+    error that is not about reaching the server is raised. No database session may be held
+    across it: it waits on Easypanel."""
     recorded = [Observed(item.status, item.last_error) for item in services]
     degraded = when_down(server)
     if degraded is not None or all(item.status in SETTLED for item in services):
