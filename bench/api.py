@@ -16,7 +16,7 @@ import httpx
 
 from bench.dataset import Dataset, seed_platform
 from bench.load import LoadResult, Server, bare_server, panel_server, wrk, wrk_once
-from bench.support import scratch_database, table
+from bench.support import scratch_database, settle, table
 from skypanel.config import get_settings, new_encryption_key
 from skypanel.emulator import RunningEmulator, running_emulator
 from skypanel.kit.db import create_engine, create_sessionmaker
@@ -91,6 +91,7 @@ async def main(args: argparse.Namespace) -> list[tuple[str, str]]:
                 server_id=server_row.id,
             )
             await engine.dispose()
+            await settle(url)
             env = {
                 "SKYPANEL_DATABASE_URL": url,
                 "SKYPANEL_RATE_LIMIT_ENABLED": "false",
@@ -108,9 +109,17 @@ def measure(
     """Every figure next to both ceilings; also the cached read and the dashboard page, which
     `scaling` compares with two workers."""
     one = {"Authorization": f"Bearer {_token(dataset, 1)}"}
-    many = [_token(dataset, n) for n in range(1, min(dataset.organizations, 5000) + 1)]
+    counted = min(dataset.organizations // 2, 5000)
+    many = [_token(dataset, n) for n in range(1, counted + 1)]
     load = {"seconds": args.seconds, "connections": args.connections}
     cold = {"connections": args.connections}
+    service_path = f"/api/containers/projects/{PROJECT}/services/{SERVICE}"
+    # The cold passes' warm-up: the same reads by organizations the passes do not count, so the
+    # process has its pool's connections and their prepared statements, and the counted
+    # organizations are still read cold.
+    spare = [_token(dataset, n) for n in range(counted + 1, min(2 * counted, counted + 1000) + 1)]
+    for path, tokens in (("/api/containers/projects", spare[::2]), (service_path, spare[1::2])):
+        wrk_once(server.url + path, tokens=tokens, **cold)
 
     def warm(path: str, headers: dict[str, str]) -> LoadResult:
         """A cached read: its caches filled first, by a short run that is not counted."""
@@ -134,11 +143,7 @@ def measure(
         ),
         (
             f"service detail, {len(many):,} services in turn (each read cold)",
-            wrk_once(
-                server.url + f"/api/containers/projects/{PROJECT}/services/{SERVICE}",
-                tokens=many,
-                **cold,
-            ),
+            wrk_once(server.url + service_path, tokens=many, **cold),
         ),
         ("usage, cached", warm("/api/containers/subscription/usage", one)),
         *pages,
@@ -149,7 +154,8 @@ def measure(
             "load",
             f"wrk, 2 threads, {args.connections} connections, {args.seconds} s per endpoint"
             " after a 1 s warm-up that is not counted; the cold reads: one pass, each"
-            " organization's token used once",
+            " organization's token used once, after a pass by other organizations that is"
+            " not counted",
         ),
     ]
     for name, result in measured:
