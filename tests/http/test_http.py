@@ -3,12 +3,14 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel.app import attach_database, create_app
 from skypanel.config import Settings
-from skypanel.kit.db import create_engine, create_sessionmaker
+from skypanel.http.errors import install_error_handlers
+from skypanel.kit.db import create_engine
 from tests.support import Account, end_backend, register
 
 
@@ -63,29 +65,48 @@ async def test_readiness_fails_when_the_database_is_unreachable(settings: Settin
 
 
 async def test_a_connection_lost_mid_request_is_a_503_to_retry(settings: Settings) -> None:
-    """PostgreSQL ends the pool's one connection a moment after its last use, so it is taken
-    unchecked (`kit.db.RECENT_SECONDS`): that request is a 503 to retry, not a 500, and the
-    next one is answered on a new connection."""
-    assert settings.database_url is not None
-    engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
-    app = create_app(settings)
-    attach_database(app, engine, create_sessionmaker(engine))
-    login = {"email": "nobody@example.com", "password": "not the password"}
+    """PostgreSQL ends the connection a request is using (a restart, a failover): that request
+    is a 503 with `Retry-After`, not a 500, and the next one runs on a new connection."""
+    url = settings.database_url
+    assert url is not None
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/lost")
+    async def lost() -> None:
+        async with engine.connect() as connection:
+            pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+            await end_backend(url, pid)
+            await connection.execute(text("SELECT 1"))
+
+    @app.get("/read")
+    async def read() -> dict[str, int]:
+        async with engine.connect() as connection:
+            return {"one": int(await connection.scalar(text("SELECT 1")) or 0)}
+
     try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t"
-        ) as http:
-            assert (await http.post("/api/auth/login", json=login)).status_code == 401
-            async with engine.connect() as connection:
-                pid = await connection.scalar(text("SELECT pg_backend_pid()"))
-            await end_backend(settings.database_url, pid)
-            lost = await http.post("/api/auth/login", json=login)
-            assert lost.status_code == 503
-            assert lost.json()["error"]["code"] == "DATABASE_UNAVAILABLE"
-            assert lost.headers["retry-after"] == "1"
-            assert (await http.post("/api/auth/login", json=login)).status_code == 401
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            answer = await http.get("/lost")
+            assert answer.status_code == 503
+            assert answer.json()["error"]["code"] == "DATABASE_UNAVAILABLE"
+            assert answer.headers["retry-after"] == "1"
+            assert (await http.get("/read")).json() == {"one": 1}
     finally:
         await engine.dispose()
+
+
+async def test_a_database_that_refuses_connections_is_a_503(settings: Settings) -> None:
+    broken = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/none"})
+    app = create_app(broken)
+    login = {"email": "nobody@example.com", "password": "not the password"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            answer = await http.post("/api/auth/login", json=login)
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "DATABASE_UNAVAILABLE"
 
 
 def test_openapi_declares_error_responses(settings: Settings) -> None:

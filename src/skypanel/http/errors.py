@@ -97,19 +97,37 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A connection PostgreSQL ended mid-request (a restart, a failover, an ended backend) is a
-    503 to retry: the pool has already replaced its connections (`skypanel.kit.db`). Any other
-    database error is a bug."""
-    assert isinstance(exc, DBAPIError)
-    if not exc.connection_invalidated:
-        return await _unexpected(request, exc)
-    log.warning("request.database_lost", error_type=type(exc.orig).__name__)
+_UNREACHABLE = ("08", "57P01", "57P02", "57P03")
+"""SQLSTATEs of a database that is not there: connection exceptions, and a server shutting down,
+crashed or still starting."""
+
+
+def _database_unavailable() -> JSONResponse:
     response = error_response(
         503, "DATABASE_UNAVAILABLE", "The database did not answer; try again in a moment"
     )
     response.headers["Retry-After"] = "1"
     return response
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A connection PostgreSQL ended mid-request (a restart, a failover, an ended backend), or
+    one it refuses while it restarts, is a 503: the pool has already replaced its connections
+    (`skypanel.kit.db`). Any other database error is a bug."""
+    assert isinstance(exc, DBAPIError)
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    if not (exc.connection_invalidated or state.startswith(_UNREACHABLE)):
+        return await _unexpected(request, exc)
+    log.warning("request.database_lost", error_type=type(exc.orig).__name__, sqlstate=state)
+    return _database_unavailable()
+
+
+async def _database_refused(request: Request, exc: Exception) -> JSONResponse:
+    """A connection to PostgreSQL refused (the driver raises the socket's own error): the
+    database is down or restarting. The panel's other connections (Easypanel, mail, storage,
+    webhooks, Redis) go through clients that raise errors of their own."""
+    log.warning("request.database_refused", error_type=type(exc).__name__)
+    return _database_unavailable()
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -122,4 +140,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(ConnectionRefusedError, _database_refused)
     app.add_exception_handler(Exception, _unexpected)

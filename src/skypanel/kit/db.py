@@ -24,9 +24,10 @@ from sqlalchemy.util import await_only
 from skypanel.kit import uow
 
 RECENT_SECONDS = 0.5
-"""A pooled connection given back this recently is used without a check: it was answering a
-moment ago (HikariCP's `aliveBypassWindowMs`, 500 ms by default, makes the same bargain). One
-that PostgreSQL ended within that moment fails its statement as a lost connection, and
+"""A pooled connection given back this recently, and that the driver has not seen closed, is
+used without a check: it was answering a moment ago (HikariCP's `aliveBypassWindowMs`, 500 ms by
+default, makes the same bargain). One that PostgreSQL ended without the driver noticing yet
+fails its statement as a lost connection (a 503 for a request, `skypanel.http.errors`), and
 SQLAlchemy then replaces every connection of the pool, as a failed check would have."""
 
 _returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
@@ -34,7 +35,7 @@ _returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
 
 def _given_back(dbapi_connection: Any, _record: Any) -> None:
-    if dbapi_connection is not None:
+    if dbapi_connection is not None and not dbapi_connection.driver_connection.is_closed():
         _returned[dbapi_connection.driver_connection] = time.monotonic()
 
 
@@ -48,8 +49,13 @@ class PingOnce(PGDialect_asyncpg):
     supports_statement_cache = True
 
     def do_ping(self, dbapi_connection: Any) -> bool:
-        returned = _returned.get(dbapi_connection.driver_connection)
-        if returned is not None and time.monotonic() - returned < RECENT_SECONDS:
+        driver = dbapi_connection.driver_connection
+        returned = _returned.get(driver)
+        if (
+            returned is not None
+            and time.monotonic() - returned < RECENT_SECONDS
+            and not driver.is_closed()
+        ):
             return True
         try:
             await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
