@@ -484,8 +484,9 @@ async def test_a_service_view_passes_on_what_the_route_refuses_or_cannot_find(
     bob: Account,
 ) -> None:
     """Another organization's service (by its own token, or naming the organization), a service
-    or project that does not exist, `?reveal`, a revoked token and no token all reach the route,
-    which says why; nothing of the shop's is answered to Bob."""
+    or project that does not exist, `?reveal`, a trailing slash, a malformed organization, no
+    token, a disabled account and a revoked token all reach the route, which says why; nothing
+    of the shop's is answered to Bob."""
     await _service(db, shop, "failed")
     await subscribed(client, db, bob)
     await _project(client, bob, "shop")
@@ -500,17 +501,20 @@ async def test_a_service_view_passes_on_what_the_route_refuses_or_cannot_find(
             (SERVICE_PATH + "?reveal=true", shop.headers),
             (SERVICE_PATH, {}),
             (SERVICE_PATH, {"Authorization": "Bearer not-a-token"}),
+            (SERVICE_PATH, {**shop.headers, "X-Organization-Id": "not-an-id"}),
+            (SERVICE_PATH + "/", shop.headers),
         ]
         for path, headers in passed:
             assert (await fast.get(path, headers=headers)).status_code == 599, (path, headers)
-        async with db() as session:
-            await session.execute(
-                update(User)
-                .where(User.id == shop.user_id)
-                .values(token_version=User.token_version + 1)
-            )
-            await session.commit()
-        assert (await fast.get(SERVICE_PATH, headers=shop.headers)).status_code == 599
-    assert recorder.calls == len(passed) + 1
+        changes = (
+            {"is_active": False},
+            {"is_active": True, "token_version": User.token_version + 1},
+        )
+        for change in changes:
+            async with db() as session:
+                await session.execute(update(User).where(User.id == shop.user_id).values(**change))
+                await session.commit()
+            assert (await fast.get(SERVICE_PATH, headers=shop.headers)).status_code == 599
+    assert recorder.calls == len(passed) + 2
     refused = await client.get(SERVICE_PATH, headers=bob.headers)
     assert (refused.status_code, refused.json()["error"]["code"]) == (404, "SERVICE_NOT_FOUND")

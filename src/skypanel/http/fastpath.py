@@ -138,7 +138,8 @@ class CachedReads:
         try:
             async with self.state.sessions() as session:
                 cold = await view.cold(session, claims.user_id, named, params)
-                if principals.refusal(cold.user, claims) is not None or cold.value is None:
+                refused = principals.refusal(cold.user, claims) is not None
+                if refused or cold.membership is None or cold.value is None:
                     return None
                 answer: bytes | None = await view.answer(self.state, session, cold.value)
                 return answer

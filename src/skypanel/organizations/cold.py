@@ -1,13 +1,15 @@
-"""A cached read answered cold (`skypanel.http.caching.CachedRead.cold`): the caller's account,
-the membership it acts through and the read of that organization in one statement, run on the
-request's own connection, so the fast path makes two round trips (the pool's ping and the
-statement) where the full path makes seven (the ping, `BEGIN`, the account, the membership, the
-read's two, `COMMIT`).
+"""A read answered cold before the framework (`skypanel.http.caching.CachedRead.cold`, and
+`skypanel.http.fastpath.ColdView`): the caller's account, the membership it acts through and the
+read of that organization in one statement, run on the request's own connection, so the fast
+path makes one round trip (two when the pooled connection has been idle and is checked first)
+where the full path makes seven (the check, `BEGIN`, the account, the membership, the read's
+two, `COMMIT`).
 
 The statement finds the membership as `skypanel.organizations.auth.org_context` does (the one
 asked for, else the first by joining order) and the rule that decides stays the fast path's
-(`skypanel.http.principals.refusal`); the read's rows come from the same `Select` the full path
-runs, shaped by the same function, so both answer with the same bytes."""
+(`skypanel.http.principals.refusal`); the read's rows come from the query the full path runs
+(the same `Select`, or the same filter: `skypanel.services.service.named`), shaped by the same
+code, so both answer with the same bytes."""
 
 from __future__ import annotations
 

@@ -15,14 +15,12 @@ from starlette.datastructures import State
 
 from skypanel.accounts.auth import verified_user
 from skypanel.domains.service import default_address, service_domain
-from skypanel.easypanel import EasypanelError
 from skypanel.http.deps import Session
 from skypanel.http.errors import responses
 from skypanel.http.fastpath import ColdView
 from skypanel.kit import envvars
 from skypanel.kit.errors import AppError
 from skypanel.kit.schema import ApiModel
-from skypanel.kit.tenancy import scoped
 from skypanel.kit.uow import release
 from skypanel.models import (
     ContainerProject,
@@ -250,8 +248,8 @@ async def get_service(
     """The service with its live status; `?reveal=true` (owners, admins) shows secret values.
     While its server is down or does not answer: as recorded, with `degraded` saying so."""
     project, item = await service.get(session, org, project_name, service_name)
-    server = await server_of(session, project.server_id)
     shown = _may_reveal(org, reveal)
+    server = await server_of(session, project.server_id)
     return await _detail(request.app.state, session, (project, item, server), reveal=shown)
 
 
@@ -285,17 +283,13 @@ _SERVICE_OUT = TypeAdapter(ServiceOut)
 
 def _named(organization_id: ColumnElement[uuid.UUID]) -> Select[Any]:
     """The service the path names in the organization, with its project and server."""
-    query = (
-        select(*_PROJECT.columns(), *_SERVICE.columns(), *_SERVER.columns())
-        .select_from(ContainerProject)
-        .join(ContainerService, ContainerService.project_id == ContainerProject.id)
-        .join(EasypanelServer, EasypanelServer.id == ContainerProject.server_id)
-        .where(
-            ContainerProject.project_name == bindparam("project_name"),
-            ContainerService.service_name == bindparam("service_name"),
-        )
+    query = service.named(
+        select(*_PROJECT.columns(), *_SERVICE.columns(), *_SERVER.columns()),
+        organization_id,
+        bindparam("project_name"),
+        bindparam("service_name"),
     )
-    return scoped(query, ContainerProject, organization_id)
+    return query.join(EasypanelServer, EasypanelServer.id == ContainerProject.server_id)
 
 
 def _found(
@@ -313,8 +307,9 @@ async def _answered(
 ) -> bytes | None:
     try:
         shown = await _detail(state, session, found)
-    except EasypanelError:
-        return None  # the full path says what Easypanel refused
+    except AppError:
+        # The route says it, in the error format (it asks Easypanel again, audited again).
+        return None
     return _SERVICE_OUT.dump_json(shown, by_alias=True)
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.activity.service import record
@@ -60,17 +60,35 @@ class NotSupported(InvalidInput):
     code = "NOT_SUPPORTED"
 
 
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
+
+
+def named(
+    query: Q,
+    organization_id: uuid.UUID | ColumnElement[uuid.UUID],
+    project_name: str | BindParameter[str],
+    service_name: str | BindParameter[str],
+) -> Q:
+    """`query` over projects, joined to their services, limited to the one service so named in
+    the organization: the route's read (`get`) and the cold one (`services.endpoints.SERVICE`)."""
+    return scoped(
+        query.join_from(
+            ContainerProject, ContainerService, ContainerService.project_id == ContainerProject.id
+        ),
+        ContainerProject,
+        organization_id,
+    ).where(
+        ContainerProject.project_name == project_name,
+        ContainerService.service_name == service_name,
+    )
+
+
 async def get(
     session: AsyncSession, org: OrgContext, project_name: str, service_name: str
 ) -> tuple[ContainerProject, ContainerService]:
     found = (
         await session.execute(
-            scoped(select(ContainerProject, ContainerService), ContainerProject, org.id)
-            .join(ContainerService, ContainerService.project_id == ContainerProject.id)
-            .where(
-                ContainerProject.project_name == project_name,
-                ContainerService.service_name == service_name,
-            )
+            named(select(ContainerProject, ContainerService), org.id, project_name, service_name)
         )
     ).first()
     if found is None:
