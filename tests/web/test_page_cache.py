@@ -4,18 +4,26 @@ at once, and is never shown to another viewer, in another organization, or after
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from skypanel.config import get_settings
+from skypanel.app import attach_database, create_app
+from skypanel.config import Settings, get_settings
+from skypanel.emulator import RunningEmulator
+from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.periods import add_months
+from skypanel.models import ContainerProject, ContainerService
+from skypanel.servers.service import save as save_server
 from skypanel.web import cookies
 from tests.billing.helpers import bill_at, subscribe_at
 from tests.support import PASSWORD, Account, credit, make_plan, register, statements, subscribed
@@ -194,3 +202,63 @@ async def test_a_renewal_written_in_bulk_shows_on_the_next_request(
         shown = (await tab.get("/")).text
         assert "30.00" in shown
         assert "40.00" not in shown
+
+
+async def test_a_viewer_waiting_for_a_page_being_rendered_holds_no_connection(
+    settings: Settings,
+    committed: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+) -> None:
+    """The same viewer asks for the dashboard twice at once, on a pool of one connection: the
+    second waits for the first's render without holding the connection, which the render needs
+    again after giving it back (to reach the server for the storage in use). Before, the render
+    waited for the pool while the waiter held it, until the pool's 30 s timeout failed it."""
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
+    sessions = create_sessionmaker(engine)
+    app = create_app(settings)
+    attach_database(app, engine, sessions)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50002))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://skypanel.test") as http:
+            async with sessions() as session:
+                await save_server(
+                    session,
+                    None,
+                    url=easypanel.base_url,
+                    api_key=easypanel.token,
+                    dialect="orpc",
+                    result=None,
+                )
+                await session.commit()
+            account = await register(http)
+            await subscribed(http, sessions, account)
+            async with sessions() as session:
+                project = await session.scalar(
+                    select(ContainerProject).where(
+                        ContainerProject.organization_id == account.organization_id
+                    )
+                )
+                assert project is not None, "the subscription made no project"
+                session.add(
+                    ContainerService(
+                        organization_id=account.organization_id,
+                        project_id=project.id,
+                        service_name="web",
+                        easypanel_service_name="web",
+                        service_type="app",
+                        status="running",
+                        cpu_limit=Decimal("0.25"),
+                        memory_limit_gb=Decimal("0.25"),
+                        storage_limit_gb=Decimal("1"),
+                    )
+                )
+                await session.commit()
+            async with browser(http, account) as tab:
+                easypanel.controller.set_latency(0.3)
+                pages = await asyncio.wait_for(asyncio.gather(tab.get("/"), tab.get("/")), 15)
+            assert [page.status_code for page in pages] == [200, 200]
+    finally:
+        easypanel.controller.reset()
+        await app.state.clients.aclose()
+        await engine.dispose()

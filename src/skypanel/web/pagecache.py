@@ -38,6 +38,7 @@ from skypanel.config import Settings
 from skypanel.http import caching, principals
 from skypanel.kit import clock
 from skypanel.kit.cache import Cache
+from skypanel.kit.uow import release
 from skypanel.web import cookies
 from skypanel.web.page import Page, acting
 
@@ -67,7 +68,11 @@ def cached_page(view: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable
         if stored is not None and (stored.fresh or key in _rendering):
             return HTMLResponse(stored.filled(csrf))
         if key in _rendering:
-            # The same page is being rendered for the same viewer right now: wait for it.
+            # The same page is being rendered for the same viewer right now: wait for it, having
+            # given back this request's connection first. The render may need more connections
+            # than its own (a server's client, an audit row): waiters that held theirs could
+            # take the whole pool, and the render would wait for them as they wait for it.
+            await release(page.session)
             hollow = await asyncio.shield(_rendering[key])
             if hollow is not None:
                 return HTMLResponse(_Stored(0.0, hollow).filled(csrf))
