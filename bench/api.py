@@ -96,7 +96,8 @@ async def main(args: argparse.Namespace) -> list[tuple[str, str]]:
                 "SKYPANEL_DATABASE_URL": url,
                 "SKYPANEL_RATE_LIMIT_ENABLED": "false",
                 "SKYPANEL_LOG_LEVEL": "WARNING",
-                "SKYPANEL_DATABASE_POOL_SIZE": "20",
+                # wrk's 64 connections: a connection each for about half of them at once.
+                "SKYPANEL_DATABASE_POOL_SIZE": "30",
             }
             with panel_server(env) as server:
                 rows, baseline = await asyncio.to_thread(measure, args, emulator, server, dataset)

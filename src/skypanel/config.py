@@ -24,8 +24,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
 
     database_url: str | None = None
-    database_pool_size: int = 10
-    database_max_overflow: int = 10
+    database_pool_size: int = 20
+    database_max_overflow: int = 0
+    """Connections opened beyond the pool at peaks. SQLAlchemy closes each one as soon as it is
+    given back while the pool is full, so under steady load they are opened again and again
+    (each a new PostgreSQL backend, 218 in 5,000 cold reads: bench/RESULTS.md). A fixed pool
+    waits a moment for a connection instead (HikariCP's advice)."""
     database_pgbouncer: bool = False
     """`SKYPANEL_DATABASE_URL` goes through PgBouncer in transaction mode: no prepared statements
     are kept across transactions, and workers poll the job queue instead of listening."""

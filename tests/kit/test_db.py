@@ -80,3 +80,27 @@ async def test_a_connection_postgresql_ended_is_not_reused_even_a_moment_after_u
     first, _ = await _pid_and_log(one)
     await end_backend(settings.database_url, first)
     assert await _pid(one) not in (None, first)
+
+
+async def test_more_demand_than_the_pool_waits_for_it_and_opens_no_connection_more(
+    settings: Settings,
+) -> None:
+    """Twelve at once on a pool of two, three times over: the same two backends serve all of
+    them (with overflow, each peak opened connections that were closed again on return)."""
+    assert settings.database_url is not None
+    engine = create_engine(
+        settings.database_url, pool_size=2, max_overflow=settings.database_max_overflow
+    )
+
+    async def one() -> object:
+        async with engine.connect() as connection:
+            await asyncio.sleep(0.01)
+            return await connection.scalar(text("SELECT pg_backend_pid()"))
+
+    try:
+        backends: set[object] = set()
+        for _ in range(3):
+            backends.update(await asyncio.gather(*(one() for _ in range(12))))
+        assert len(backends) == 2
+    finally:
+        await engine.dispose()

@@ -75,7 +75,7 @@ def async_url(url: str) -> str:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, pgbouncer: bool = False
+    url: str, *, pool_size: int = 20, max_overflow: int = 0, pgbouncer: bool = False
 ) -> AsyncEngine:
     """With `pgbouncer` (transaction pooling), each statement is prepared under a name of its
     own and nothing is cached, since consecutive transactions may run on different server

@@ -51,7 +51,7 @@ async def worker_context(
     operations they recorded right here."""
     assert settings.database_url is not None
     engine = create_engine(
-        settings.database_url, pool_size=5, max_overflow=5, pgbouncer=settings.database_pgbouncer
+        settings.database_url, pool_size=10, max_overflow=0, pgbouncer=settings.database_pgbouncer
     )
     sessions = create_sessionmaker(engine)
     clients = ClientPool(sessions)
