@@ -45,9 +45,8 @@ from skypanel.kit.db import create_engine  # noqa: E402
 from skypanel.kit.migrate import upgrade_to_head  # noqa: E402
 from skypanel.models import EasypanelServer  # noqa: E402
 from skypanel.operations.service import Runner  # noqa: E402
-from skypanel.servers.service import save as save_server  # noqa: E402
 from tests.locks import LockWatch, watching  # noqa: E402
-from tests.support import Account, make_admin, register  # noqa: E402
+from tests.support import Account, configure_emulator, make_admin, register  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -216,17 +215,7 @@ async def server(
 ) -> AsyncIterator[EasypanelServer]:
     """The emulator, fresh and fault-free, configured as the default Easypanel server."""
     easypanel.controller.reset()
-    async with db() as session:
-        configured = await save_server(
-            session,
-            None,
-            url=easypanel.base_url,
-            api_key=easypanel.token,
-            dialect="orpc",
-            result=None,
-        )
-        await session.commit()
-    yield configured
+    yield await configure_emulator(db, easypanel)
     easypanel.controller.reset()
 
 

@@ -8,14 +8,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from skypanel.emulator import RunningEmulator
 from skypanel.kit import clock
 from skypanel.kit.db import create_engine
+from skypanel.models import ContainerProject, ContainerService, EasypanelServer
+from skypanel.servers.service import save as save_server
 
 PASSWORD = "correct horse battery staple"
 
@@ -135,7 +139,6 @@ async def make_plan(
     containers: int = 5,
     name: str = "Starter",
 ) -> uuid.UUID:
-    from decimal import Decimal
 
     from skypanel.models import ContainerPlan
 
@@ -226,3 +229,54 @@ async def end_backend(database_url: str, pid: object) -> None:
         assert ended is True
     finally:
         await other.dispose()
+
+
+async def configure_emulator(
+    sessions: async_sessionmaker[AsyncSession], easypanel: RunningEmulator
+) -> EasypanelServer:
+    """The emulator configured as the default Easypanel server."""
+    async with sessions() as session:
+        configured = await save_server(
+            session,
+            None,
+            url=easypanel.base_url,
+            api_key=easypanel.token,
+            dialect="orpc",
+            result=None,
+        )
+        await session.commit()
+    return configured
+
+
+async def add_service(
+    sessions: async_sessionmaker[AsyncSession],
+    account: Account,
+    status: str = "running",
+    *,
+    project: str | None = None,
+) -> None:
+    """An app `web` in one of the account's projects (its first when none is named), as
+    recorded: nothing is deployed."""
+    query = select(ContainerProject).where(
+        ContainerProject.organization_id == account.organization_id
+    )
+    if project is not None:
+        query = query.where(ContainerProject.project_name == project)
+    async with sessions() as session:
+        found = await session.scalar(query.order_by(ContainerProject.created_at).limit(1))
+        assert found is not None, f"{account.email} has no project {project or ''}"
+        session.add(
+            ContainerService(
+                organization_id=account.organization_id,
+                project_id=found.id,
+                service_name="web",
+                easypanel_service_name="web",
+                service_type="app",
+                status=status,
+                cpu_limit=Decimal("0.25"),
+                memory_limit_gb=Decimal("0.25"),
+                storage_limit_gb=Decimal("1"),
+                configuration={"image": "nginx:1.27"},
+            )
+        )
+        await session.commit()

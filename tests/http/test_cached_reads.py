@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from decimal import Decimal
 
 import httpx
 import pytest
 from asyncpg.connection import LoggedQuery  # type: ignore[import-untyped]
 from fastapi import FastAPI
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Receive, Scope, Send
 
@@ -20,8 +19,6 @@ from skypanel.http import caching, principals
 from skypanel.http.fastpath import CachedReads
 from skypanel.kit.tokens import issue_access_token
 from skypanel.models import (
-    ContainerProject,
-    ContainerService,
     EasypanelServer,
     Membership,
     User,
@@ -29,7 +26,7 @@ from skypanel.models import (
 from skypanel.projects.endpoints import PROJECTS
 from skypanel.quotas.endpoints import USAGE
 from skypanel.services.endpoints import SERVICE
-from tests.support import PASSWORD, Account, register, subscribed
+from tests.support import PASSWORD, Account, add_service, register, subscribed
 
 PROJECTS_PATH = "/api/containers/projects"
 
@@ -102,35 +99,6 @@ async def _project(client: httpx.AsyncClient, account: Account, name: str) -> No
     assert response.status_code in (201, 202), response.text
 
 
-async def _service(
-    db: async_sessionmaker[AsyncSession], account: Account, status: str, *, project: str = "shop"
-) -> None:
-    """A service `web` in one of the account's projects, as recorded."""
-    async with db() as session:
-        found = await session.scalar(
-            select(ContainerProject).where(
-                ContainerProject.organization_id == account.organization_id,
-                ContainerProject.project_name == project,
-            )
-        )
-        assert found is not None
-        session.add(
-            ContainerService(
-                organization_id=account.organization_id,
-                project_id=found.id,
-                service_name="web",
-                easypanel_service_name="web",
-                service_type="app",
-                status=status,
-                cpu_limit=Decimal("0.5"),
-                memory_limit_gb=Decimal("0.5"),
-                storage_limit_gb=Decimal("1"),
-                configuration={"image": "nginx:1.27"},
-            )
-        )
-        await session.commit()
-
-
 @pytest.fixture
 async def shop(
     client: httpx.AsyncClient, db: async_sessionmaker[AsyncSession], alice: Account, server: object
@@ -170,7 +138,7 @@ async def test_a_cold_read_is_answered_in_one_statement_with_the_full_paths_byte
     statement, answers as the full path does, and fills the caches the full path fills."""
     await _project(client, shop, "blog")
     app = app_of(client)
-    await _service(db, shop, "running", project="blog")
+    await add_service(db, shop, "running", project="blog")
     full = await client.get(PROJECTS_PATH, headers=shop.headers)
     assert full.status_code == 200
     counted = {p["projectName"]: p["servicesByStatus"] for p in full.json()}
@@ -442,7 +410,7 @@ async def test_a_service_is_answered_cold_in_one_statement_with_the_routes_bytes
     """Shown as recorded (`failed`) or as the server's task counts show it (`running`): the same
     bytes as the route, from one statement for the caller, its membership, the service, its
     project and its server; the server is asked as the route asks it."""
-    await _service(db, shop, status)
+    await add_service(db, shop, status, project="shop")
     full = await _full(client, shop.headers)
     assert full.json()["serviceName"] == "web"
     await app_of(client).state.cache.bump(principals.scope(shop.user_id))
@@ -463,7 +431,7 @@ async def test_a_service_on_a_server_that_is_down_is_shown_as_the_route_shows_it
     db: async_sessionmaker[AsyncSession],
     shop: Account,
 ) -> None:
-    await _service(db, shop, "running")
+    await add_service(db, shop, "running", project="shop")
     async with db() as session:
         await session.execute(update(EasypanelServer).values(state="down"))
         await session.commit()
@@ -487,7 +455,7 @@ async def test_a_service_view_passes_on_what_the_route_refuses_or_cannot_find(
     or project that does not exist, `?reveal`, a trailing slash, a malformed organization, no
     token, a disabled account and a revoked token all reach the route, which says why; nothing
     of the shop's is answered to Bob."""
-    await _service(db, shop, "failed")
+    await add_service(db, shop, "failed", project="shop")
     await subscribed(client, db, bob)
     await _project(client, bob, "shop")
     fast, recorder = fast_path_of(client, settings)

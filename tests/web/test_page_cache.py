@@ -9,12 +9,10 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from skypanel.app import attach_database, create_app
@@ -22,11 +20,19 @@ from skypanel.config import Settings, get_settings
 from skypanel.emulator import RunningEmulator
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.periods import add_months
-from skypanel.models import ContainerProject, ContainerService
-from skypanel.servers.service import save as save_server
 from skypanel.web import cookies
 from tests.billing.helpers import bill_at, subscribe_at
-from tests.support import PASSWORD, Account, credit, make_plan, register, statements, subscribed
+from tests.support import (
+    PASSWORD,
+    Account,
+    add_service,
+    configure_emulator,
+    credit,
+    make_plan,
+    register,
+    statements,
+    subscribed,
+)
 
 PAGES = ("/", "/wallet", "/billing")
 RENEWED = datetime(2027, 5, 4, 12, 0, tzinfo=UTC)
@@ -221,39 +227,10 @@ async def test_a_viewer_waiting_for_a_page_being_rendered_holds_no_connection(
     transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50002))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://skypanel.test") as http:
-            async with sessions() as session:
-                await save_server(
-                    session,
-                    None,
-                    url=easypanel.base_url,
-                    api_key=easypanel.token,
-                    dialect="orpc",
-                    result=None,
-                )
-                await session.commit()
+            await configure_emulator(sessions, easypanel)
             account = await register(http)
             await subscribed(http, sessions, account)
-            async with sessions() as session:
-                project = await session.scalar(
-                    select(ContainerProject).where(
-                        ContainerProject.organization_id == account.organization_id
-                    )
-                )
-                assert project is not None, "the subscription made no project"
-                session.add(
-                    ContainerService(
-                        organization_id=account.organization_id,
-                        project_id=project.id,
-                        service_name="web",
-                        easypanel_service_name="web",
-                        service_type="app",
-                        status="running",
-                        cpu_limit=Decimal("0.25"),
-                        memory_limit_gb=Decimal("0.25"),
-                        storage_limit_gb=Decimal("1"),
-                    )
-                )
-                await session.commit()
+            await add_service(sessions, account)
             async with browser(http, account) as tab:
                 easypanel.controller.set_latency(0.3)
                 pages = await asyncio.wait_for(asyncio.gather(tab.get("/"), tab.get("/")), 15)
