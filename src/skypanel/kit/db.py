@@ -35,7 +35,7 @@ _returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
 
 def _given_back(dbapi_connection: Any, _record: Any) -> None:
-    if dbapi_connection is not None and not dbapi_connection.driver_connection.is_closed():
+    if dbapi_connection is not None:
         _returned[dbapi_connection.driver_connection] = time.monotonic()
 
 
@@ -58,7 +58,7 @@ class PingOnce(PGDialect_asyncpg):
         ):
             return True
         try:
-            await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
+            await_only(driver.execute("SELECT 1"))
         except Exception as error:
             # Mapped as the dialect's own ping maps it, so a lost connection is seen as one.
             dbapi_connection._handle_exception(error)

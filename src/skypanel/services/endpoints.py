@@ -292,19 +292,13 @@ def _named(organization_id: ColumnElement[uuid.UUID]) -> Select[Any]:
     return query.join(EasypanelServer, EasypanelServer.id == ContainerProject.server_id)
 
 
-def _found(
-    records: Sequence[Any],
-) -> Found | None:
+def _found(records: Sequence[Any]) -> Found | None:
     if not records:
         return None
     return _PROJECT.built(records[0]), _SERVICE.built(records[0]), _SERVER.built(records[0])
 
 
-async def _answered(
-    state: State,
-    session: AsyncSession,
-    found: Found,
-) -> bytes | None:
+async def _answered(state: State, session: AsyncSession, found: Found) -> bytes | None:
     try:
         shown = await _detail(state, session, found)
     except AppError:
