@@ -20,14 +20,29 @@ from skypanel.models import (
 )
 from skypanel.operations.service import Handler, OperationContext, enqueue
 from skypanel.projects.env import project_env
+from skypanel.subscriptions import repository as subscriptions
 from skypanel.subscriptions.naming import candidates, swarm_name
 from skypanel.subscriptions.provisioning import refresh_provisioning
 
 
-async def _project_created(session: AsyncSession, operation: EasypanelOperation) -> None:
+async def _locked(
+    session: AsyncSession, operation: EasypanelOperation
+) -> tuple[ContainerProject | None, uuid.UUID | None]:
+    """The operation's project under lock, and the subscription it provisions (if any), locked
+    first: the subscription before its projects, as a deploy takes them (it holds the
+    subscription for its quota check while it adds a service to the project)."""
     assert operation.subject_id is not None
-    assert operation.result is not None
+    named = operation.payload.get("subscriptionId")
+    subscription_id = uuid.UUID(named) if named else None
+    if subscription_id is not None:
+        await subscriptions.get(session, subscription_id, lock=True)
     project = await session.get(ContainerProject, operation.subject_id, with_for_update=True)
+    return project, subscription_id
+
+
+async def _project_created(session: AsyncSession, operation: EasypanelOperation) -> None:
+    assert operation.result is not None
+    project, subscription_id = await _locked(session, operation)
     if project is not None:
         await _follow_rename(session, project, operation.result["name"])
     if project is not None and project.status == "deleting":
@@ -44,9 +59,9 @@ async def _project_created(session: AsyncSession, operation: EasypanelOperation)
         project.status = "active"
         project.last_error = None
         project.updated_at = clock.now()
-        if operation.payload.get("subscriptionId"):
+        if subscription_id is not None:
             await session.flush()
-            await refresh_provisioning(session, uuid.UUID(operation.payload["subscriptionId"]))
+            await refresh_provisioning(session, subscription_id)
 
 
 async def _follow_rename(session: AsyncSession, project: ContainerProject, name: str) -> None:
@@ -78,14 +93,13 @@ async def _follow_rename(session: AsyncSession, project: ContainerProject, name:
 
 
 async def _project_failed(session: AsyncSession, operation: EasypanelOperation) -> None:
-    assert operation.subject_id is not None
-    project = await session.get(ContainerProject, operation.subject_id, with_for_update=True)
+    project, subscription_id = await _locked(session, operation)
     if project is not None:
         project.status = "failed"
         project.last_error = operation.last_error
         await session.flush()
-    if operation.payload.get("subscriptionId"):
-        await refresh_provisioning(session, uuid.UUID(operation.payload["subscriptionId"]))
+    if subscription_id is not None:
+        await refresh_provisioning(session, subscription_id)
 
 
 async def create_project(ctx: OperationContext, operation: EasypanelOperation) -> dict[str, Any]:
