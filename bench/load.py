@@ -49,12 +49,12 @@ def serve(
     on a free port, until the block ends: the panel and the bare ceiling run under the same
     command."""
     port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", target, *(["--factory"] if factory else []),
-        "--app-dir", str(ROOT), "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log", "--workers", str(workers),
-    ]  # fmt: skip
-    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "bench.served", target, str(port), str(workers)]
+    if factory:
+        command.append("--factory")
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, cwd=ROOT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
