@@ -3,8 +3,11 @@ decides whether a token may act is one function."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
+from contextvars import Context
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import cast
@@ -93,6 +96,40 @@ async def test_a_caller_cached_across_a_change_is_not_trusted(cache: Cache) -> N
     found = await principals.cached_user(cache, user.id)
     assert found is not None
     assert (found.id, found.token_version) == (user.id, 3)
+
+
+async def test_an_aging_caller_is_read_again_by_one_request_while_the_others_use_it(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy user's requests would otherwise all miss together when the entries expire, and
+    all read the database at once."""
+    user = _user()
+    await principals.remember_user(cache, user)
+    generation = await principals.user_generation(cache, user.id)
+    assert generation is not None
+    keys = principals.entries(user.id, generation, None)[:1]
+    raws = await cache.get_many_raw(*keys)
+    assert raws[0] is not None
+    assert await principals.cached_user(cache, user.id) is not None
+    assert not principals.due(cache, keys, [raws[0]])
+
+    later = time.time() + principals.REFRESH_AFTER + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    async def request() -> User | None:
+        """A read by a request of its own (each runs in a context of its own)."""
+        read = principals.cached_user(cache, user.id)
+        return await asyncio.create_task(read, context=Context())
+
+    readers = [await request() for _ in range(3)]
+    assert [reader is None for reader in readers] == [True, False, False]
+    assert not await asyncio.create_task(_due(cache, keys, raws[0]), context=Context())
+    await principals.remember_user(cache, user)
+    assert await request() is not None
+
+
+async def _due(cache: Cache, keys: tuple[str, ...], raw: bytes) -> bool:
+    return principals.due(cache, keys, [raw])
 
 
 def test_the_rule_refuses_a_missing_or_disabled_account_and_a_revoked_token() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import Context
 from typing import Any
 
 import pytest
@@ -133,3 +134,24 @@ async def test_many_entries_are_read_at_once_in_order(cache: Cache) -> None:
     await cache.set_raw("one", b"1", 30)
     await cache.set_raw("three", b"3", 30)
     assert await cache.get_many_raw("three", "two", "one") == [b"3", None, b"1"]
+
+
+async def test_one_caller_refreshes_an_aging_entry_ahead_of_its_ttl(cache: Cache) -> None:
+    """Each request runs in a context of its own; the claimant's later reads stay due."""
+
+    def request(key: str, written: float | None, context: Context | None = None) -> bool:
+        return (Context() if context is None else context).run(
+            cache.first_to_refresh, key, written, 0.2
+        )
+
+    now = time.time()
+    assert not request("caller", now)
+    assert not request("caller", None)
+    claimant = Context()
+    assert request("caller", now - 1, claimant)
+    assert not request("caller", now - 1)
+    assert request("caller", now - 1, claimant)
+    assert not request("caller", time.time(), claimant)
+    assert request("another", now - 1)
+    await asyncio.sleep(0.25)
+    assert request("caller", now - 1)

@@ -5,7 +5,7 @@ same for a browser: its sign-in, the account and its organizations (`sign_in_sta
 `skypanel.web.page` on both paths).
 
 A user's entries are stored under the user's current generation (`user:{id}:g{n}:auth`,
-`user:{id}:g{n}:member:{choice}`, `user:{id}:g{n}:memberships`; a sign-in's entry records the
+`user:{id}:g{n}:member:{choice}`, `user:{id}:g{n}:organizations`; a sign-in's entry records the
 generation it was found live in); any change to a user (password, role, disabling), to a
 membership or to a sign-in (signing in or out, a refresh, a revocation) calls `forget_users`
 once committed, which starts a new generation, so the old entries are never read again. With
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,6 +27,10 @@ from skypanel.kit.tokens import AccessClaims
 from skypanel.models import Membership, Organization, User
 
 TTL = 15.0
+REFRESH_AFTER = 10.0
+"""An entry this old is read again from the database by one request of the process while the
+user's other requests keep using it (`Cache.first_to_refresh`): a busy user's requests never all
+miss together at the TTL. Each entry records when it was written (`at`)."""
 _USER = ("email", "name", "role", "is_active", "token_version")
 _DATES = ("last_login_at", "created_at", "updated_at", "email_verified_at")
 
@@ -97,6 +102,20 @@ def acting_organization(
     return uuid.UUID(json.loads(member)["org"]["id"])
 
 
+def due(cache: Cache, keys: Sequence[str], raws: Sequence[bytes]) -> bool:
+    """Whether this request is the one to fill the caller's entries (`keys`, read as `raws`)
+    again ahead of their TTL (`REFRESH_AFTER`)."""
+    return any(_due(cache, key, json.loads(raw)) for key, raw in zip(keys, raws, strict=True))
+
+
+def _due(cache: Cache, key: str, data: Any) -> bool:
+    return cache.first_to_refresh(key, data.get("at"), REFRESH_AFTER)
+
+
+def _written(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "at": time.time()}
+
+
 def _stamp(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -117,8 +136,9 @@ async def cached_user(
     current = await _current(cache, user_id, generation)
     if current is None:
         return None
-    data = await cache.get(entries(user_id, current, None)[0])
-    if data is None:
+    key = entries(user_id, current, None)[0]
+    data = await cache.get(key)
+    if data is None or _due(cache, key, data):
         return None
     dates = {k: _date(data.get(k)) for k in _DATES}
     return User(id=user_id, **{k: data[k] for k in _USER}, **dates)
@@ -131,7 +151,7 @@ async def remember_user(cache: Cache, user: User, *, generation: int | None = No
         return
     data: dict[str, Any] = {k: getattr(user, k) for k in _USER}
     data.update({k: _stamp(getattr(user, k)) for k in _DATES})
-    await cache.set(entries(user.id, current, None)[0], data, TTL)
+    await cache.set(entries(user.id, current, None)[0], _written(data), TTL)
 
 
 def _pack(found: tuple[Organization, Membership]) -> dict[str, Any]:
@@ -179,8 +199,9 @@ async def cached_membership(
     current = await _current(cache, user_id, generation)
     if current is None:
         return None
-    data = await cache.get(entries(user_id, current, choice)[1])
-    return None if data is None else _unpack(user_id, data)
+    key = entries(user_id, current, choice)[1]
+    data = await cache.get(key)
+    return None if data is None or _due(cache, key, data) else _unpack(user_id, data)
 
 
 async def remember_membership(
@@ -193,19 +214,22 @@ async def remember_membership(
 ) -> None:
     current = await _current(cache, user_id, generation)
     if current is not None:
-        await cache.set(entries(user_id, current, choice)[1], _pack(found), TTL)
+        await cache.set(entries(user_id, current, choice)[1], _written(_pack(found)), TTL)
 
 
 def _memberships_key(user_id: uuid.UUID, generation: int) -> str:
-    return f"user:{user_id}:g{generation}:memberships"
+    return f"user:{user_id}:g{generation}:organizations"
 
 
 async def cached_memberships(
     cache: Cache, user_id: uuid.UUID, generation: int
 ) -> list[tuple[Organization, Membership]] | None:
     """Every organization the user belongs to, in joining order (a browser's switcher)."""
-    data = await cache.get(_memberships_key(user_id, generation))
-    return None if data is None else [_unpack(user_id, item) for item in data]
+    key = _memberships_key(user_id, generation)
+    data = await cache.get(key)
+    if data is None or _due(cache, key, data):
+        return None
+    return [_unpack(user_id, item) for item in data["items"]]
 
 
 async def remember_memberships(
@@ -214,7 +238,8 @@ async def remember_memberships(
     found: Sequence[tuple[Organization, Membership]],
     generation: int,
 ) -> None:
-    await cache.set(_memberships_key(user_id, generation), [_pack(item) for item in found], TTL)
+    entry = _written({"items": [_pack(item) for item in found]})
+    await cache.set(_memberships_key(user_id, generation), entry, TTL)
 
 
 def _sign_in_key(token_hash: str) -> str:
@@ -239,8 +264,9 @@ async def cached_sign_in(cache: Cache, token_hash: str) -> SignIn | None:
     """A browser sign-in found live under its user's current generation (a revocation starts a
     new one, see `forget_users`); None leaves the decision to the database. Its expiry is still
     for `sign_in_stands` to check."""
-    data = await cache.get(_sign_in_key(token_hash))
-    if data is None:
+    key = _sign_in_key(token_hash)
+    data = await cache.get(key)
+    if data is None or _due(cache, key, data):
         return None
     user_id = uuid.UUID(data["user"])
     current = await user_generation(cache, user_id)
@@ -254,7 +280,7 @@ async def remember_sign_in(
 ) -> None:
     """Cache a live sign-in under the user's generation read before the token was loaded."""
     entry = {"user": str(user_id), "expires": expires_at.timestamp(), "generation": generation}
-    await cache.set(_sign_in_key(token_hash), entry, TTL)
+    await cache.set(_sign_in_key(token_hash), _written(entry), TTL)
 
 
 async def forget_users(cache: Cache, *user_ids: uuid.UUID) -> None:

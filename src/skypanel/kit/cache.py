@@ -23,6 +23,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -35,6 +36,11 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 _SWEEP_SECONDS = 60.0
+_MAX_REFRESHING = 10_000
+"""Claims kept before the lapsed ones are dropped (`Cache.first_to_refresh`)."""
+_claimed: ContextVar[frozenset[str]] = ContextVar("claimed", default=frozenset())
+"""The entries the current request claimed to fill again: its own later reads of them miss too,
+so the layer that reads the database is reached (the fast path claims, the route refills)."""
 
 
 class _Unavailable:
@@ -73,6 +79,9 @@ class Cache:
         self._memory: dict[str, tuple[float, bytes]] = {}
         self._generations: dict[str, int] = {}
         self._sweep_at = time.monotonic() + _SWEEP_SECONDS
+        self._refreshing: dict[str, float] = {}
+        """Entries one caller of this process is filling again ahead of their TTL, with when
+        that claim lapses (`first_to_refresh`)."""
 
     async def get(self, key: str) -> Any | None:
         raw = await self.get_raw(key)
@@ -204,6 +213,28 @@ class Cache:
             self._memory.pop(full, None)
             return None
         return found[1]
+
+    def first_to_refresh(self, key: str, written_at: float | None, after: float) -> bool:
+        """True for one caller in this process once the entry at `key`, written at `written_at`
+        (`time.time()`), is `after` seconds old: that caller reads the source again and stores
+        the entry anew, while every other caller keeps using the entry until its TTL. So the
+        requests that share an entry do not all miss together when it expires, each reading the
+        database at once. The claim lapses after `after` seconds (a refresh that failed or was
+        not stored leaves the entry to its TTL). An entry without a time is never refreshed
+        early. The claimant's own later reads of the entry (in the same request, which is the same
+        context) are due too, until it has stored the entry anew."""
+        if written_at is None or time.time() - written_at < after:
+            return False
+        if key in _claimed.get():
+            return True
+        now = time.monotonic()
+        if self._refreshing.get(key, 0.0) > now:
+            return False
+        if len(self._refreshing) >= _MAX_REFRESHING:
+            self._refreshing = {k: t for k, t in self._refreshing.items() if t > now}
+        self._refreshing[key] = now + after
+        _claimed.set(_claimed.get() | {key})
+        return True
 
     def _sweep(self) -> None:
         """Drop expired entries now and then: entries of a past generation are never read (and
