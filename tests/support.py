@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -188,6 +188,23 @@ async def configure_server(
     async with sessions() as session:
         await save(session, None, url=base_url, api_key=token, dialect="orpc", result=None)
         await session.commit()
+
+
+@asynccontextmanager
+async def live_customer(
+    http: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+    cents: int,
+) -> AsyncIterator[Account]:
+    """A registered customer with `cents` in the wallet and the emulator as the default server,
+    all committed (for live-client tests); the emulator is reset before and after."""
+    easypanel.controller.reset()
+    await configure_server(sessions, easypanel.base_url, easypanel.token)
+    account = await register(http)
+    await credit(sessions, account.organization_id, cents)
+    yield account
+    easypanel.controller.reset()
 
 
 async def customer_logins_on(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -19,7 +19,7 @@ from skypanel.kit.db import transaction
 from skypanel.models import EasypanelOperation
 from skypanel.projects.operations import HANDLERS
 from skypanel.services import service
-from tests.support import Account, configure_server, register, services_url, subscribed
+from tests.support import Account, live_customer, services_url, subscribed
 
 WAITING_ON_A_LOCK = (
     "SELECT count(*) FROM pg_stat_activity"
@@ -50,12 +50,9 @@ async def customer(
     committed: async_sessionmaker[AsyncSession],
     easypanel: RunningEmulator,
 ) -> AsyncIterator[Account]:
-    easypanel.controller.reset()
-    await configure_server(committed, easypanel.base_url, easypanel.token)
-    account = await register(live_client)
-    await subscribed(live_client, committed, account)
-    yield account
-    easypanel.controller.reset()
+    async with live_customer(live_client, committed, easypanel, 100_000) as account:
+        await subscribed(live_client, committed, account)
+        yield account
 
 
 async def _waiting(committed: async_sessionmaker[AsyncSession]) -> None:

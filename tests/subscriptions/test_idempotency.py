@@ -22,11 +22,9 @@ from tests.support import (
     Account,
     balance,
     clock_at,
-    configure_server,
     count,
-    credit,
+    live_customer,
     make_plan,
-    register,
 )
 
 PATH = "/api/containers/subscription"
@@ -39,12 +37,8 @@ async def customer(
     easypanel: RunningEmulator,
 ) -> AsyncIterator[Account]:
     """A registered customer with 100.00 in the wallet, Easypanel configured, all committed."""
-    easypanel.controller.reset()
-    await configure_server(committed, easypanel.base_url, easypanel.token)
-    account = await register(live_client)
-    await credit(committed, account.organization_id, 10_000)
-    yield account
-    easypanel.controller.reset()
+    async with live_customer(live_client, committed, easypanel, 10_000) as account:
+        yield account
 
 
 class Held:
