@@ -162,15 +162,14 @@ class CachedReads:
             keys.append(read.key(named, generations[1]))
         found = await self.cache.get_many_raw(*keys)
         caller = _Caller(claims, choice, named, generations[0])
-        if (
-            found[0] is None
-            or found[1] is None
-            or principals.due(self.cache, keys[:2], (found[0], found[1]))
-        ):
-            return await self._cold(read, caller, (named, generations[1]) if named else None)
+        known = (named, generations[1]) if named else None
+        if found[0] is None or found[1] is None:
+            return await self._cold(read, caller, known)
         organization_id = principals.acting_organization(claims, found[0], found[1])
         if organization_id is None or (named is not None and organization_id != named):
             return None
+        if principals.due(self.cache, keys[:2], (found[0], found[1])):
+            return await self._cold(read, caller, known)
         if named is not None:
             generation = generations[1]
             raw = found[2]

@@ -28,16 +28,19 @@ from skypanel.subscriptions.provisioning import refresh_provisioning
 async def _locked(
     session: AsyncSession, operation: EasypanelOperation
 ) -> tuple[ContainerProject | None, uuid.UUID | None]:
-    """The operation's project under lock, and the subscription it provisions (if any), locked
-    first: the subscription before its projects, as a deploy takes them (it holds the
-    subscription for its quota check while it adds a service to the project)."""
+    """The operation's project under lock, its subscription locked first: the subscription
+    before its projects, as a deploy takes them (it holds the subscription for its quota check
+    while it adds a service to the project) and a cancellation does. Also the subscription the
+    operation provisions, if it is the one made on subscribing."""
     assert operation.subject_id is not None
-    named = operation.payload.get("subscriptionId")
-    subscription_id = uuid.UUID(named) if named else None
-    if subscription_id is not None:
-        await subscriptions.get(session, subscription_id, lock=True)
+    owner = await session.scalar(
+        select(ContainerProject.subscription_id).where(ContainerProject.id == operation.subject_id)
+    )
+    if owner is not None:
+        await subscriptions.get(session, owner, lock=True)
     project = await session.get(ContainerProject, operation.subject_id, with_for_update=True)
-    return project, subscription_id
+    named = operation.payload.get("subscriptionId")
+    return project, uuid.UUID(named) if named else None
 
 
 async def _project_created(session: AsyncSession, operation: EasypanelOperation) -> None:
