@@ -4,6 +4,7 @@ decides whether a token may act is one function."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -111,7 +112,7 @@ async def test_an_aging_caller_is_read_again_by_one_request_while_the_others_use
     raws = await cache.get_many_raw(*keys)
     assert raws[0] is not None
     assert await principals.cached_user(cache, user.id) is not None
-    assert not principals.due(cache, keys, [raws[0]])
+    assert not principals.due(cache, keys, [json.loads(raws[0])])
 
     later = time.time() + principals.REFRESH_AFTER + 1
     monkeypatch.setattr(time, "time", lambda: later)
@@ -129,7 +130,7 @@ async def test_an_aging_caller_is_read_again_by_one_request_while_the_others_use
 
 
 async def _due(cache: Cache, keys: tuple[str, ...], raw: bytes) -> bool:
-    return principals.due(cache, keys, [raw])
+    return principals.due(cache, keys, [json.loads(raw)])
 
 
 def test_the_rule_refuses_a_missing_or_disabled_account_and_a_revoked_token() -> None:

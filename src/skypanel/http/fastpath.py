@@ -22,6 +22,7 @@ then the route's own code shapes the answer.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -165,10 +166,11 @@ class CachedReads:
         known = (named, generations[1]) if named else None
         if found[0] is None or found[1] is None:
             return await self._cold(read, caller, known)
-        organization_id = principals.acting_organization(claims, found[0], found[1])
+        entries = (json.loads(found[0]), json.loads(found[1]))
+        organization_id = principals.acting_organization(claims, *entries)
         if organization_id is None or (named is not None and organization_id != named):
             return None
-        if principals.due(self.cache, keys[:2], (found[0], found[1])):
+        if principals.due(self.cache, keys[:2], entries):
             return await self._cold(read, caller, known)
         if named is not None:
             generation = generations[1]

@@ -15,7 +15,6 @@ a revoked token or sign-in for at most `TTL` seconds."""
 from __future__ import annotations
 
 import enum
-import json
 import time
 import uuid
 from collections.abc import Sequence
@@ -89,23 +88,20 @@ async def user_generation(cache: Cache, user_id: uuid.UUID) -> int | None:
 
 
 def acting_organization(
-    claims: AccessClaims, account: bytes | None, member: bytes | None
+    claims: AccessClaims, account: dict[str, Any], member: dict[str, Any]
 ) -> uuid.UUID | None:
-    """The organization a verified token acts in, from the raw account and membership entries
-    (`entries`, read under one generation), if both are cached and `refusal` lets the token
-    through; None leaves the decision to the full path (which also gives the errors)."""
-    if account is None or member is None:
+    """The organization a verified token acts in, from its cached account and membership entries
+    (`entries`, read under one generation and parsed), if `refusal` lets the token through; None
+    leaves the decision to the full path (which also gives the errors)."""
+    if refusal(_Cached(account["is_active"], account["token_version"]), claims) is not None:
         return None
-    user = json.loads(account)
-    if refusal(_Cached(user["is_active"], user["token_version"]), claims) is not None:
-        return None
-    return uuid.UUID(json.loads(member)["org"]["id"])
+    return uuid.UUID(member["org"]["id"])
 
 
-def due(cache: Cache, keys: Sequence[str], raws: Sequence[bytes]) -> bool:
-    """Whether this request is the one to fill the caller's entries (`keys`, read as `raws`)
-    again ahead of their TTL (`REFRESH_AFTER`)."""
-    return any(_due(cache, key, json.loads(raw)) for key, raw in zip(keys, raws, strict=True))
+def due(cache: Cache, keys: Sequence[str], found: Sequence[dict[str, Any]]) -> bool:
+    """Whether this request is the one to fill the caller's entries (`keys`, read and parsed as
+    `found`) again ahead of their TTL (`REFRESH_AFTER`)."""
+    return any(_due(cache, key, data) for key, data in zip(keys, found, strict=True))
 
 
 def _due(cache: Cache, key: str, data: Any) -> bool:
