@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -297,3 +298,43 @@ async def add_service(
             )
         )
         await session.commit()
+
+
+class Paused:
+    """Stands in for `real`: its first call pauses until `release` is set, after the real call
+    (still holding the locks it took) when `after`, before it otherwise."""
+
+    def __init__(self, real: Callable[..., Awaitable[Any]], *, after: bool) -> None:
+        self.real = real
+        self.after = after
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, *args: Any) -> Any:
+        first = not self.reached.is_set()
+        if first and not self.after:
+            await self._pause()
+        result = await self.real(*args)
+        if first and self.after:
+            await self._pause()
+        return result
+
+    async def _pause(self) -> None:
+        self.reached.set()
+        await self.release.wait()
+
+
+WAITING_ON_A_LOCK = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+async def waiting_on_a_lock(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Until some transaction of the test database waits for a row lock."""
+    for _ in range(100):
+        async with sessions() as session:
+            if await session.scalar(text(WAITING_ON_A_LOCK)):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no transaction ever waited for a lock")

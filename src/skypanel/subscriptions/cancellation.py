@@ -55,6 +55,7 @@ async def cancel(session: AsyncSession, org: OrgContext, confirm: str | None) ->
     subscription = await repository.live(session, org.id, lock=True)
     if subscription is None:
         raise NoSubscription("The organization has no subscription")
+    await repository.lock_resources(session, org.id)
     projects = await repository.projects(session, org.id)
     services = await repository.services(session, org.id)
     if confirm is not None and confirm != org.organization.slug:
@@ -112,6 +113,7 @@ async def terminate(
     """End a subscription left suspended (unpaid) for `days`: cancelled as by its owner,
     everything deleted, nothing refunded (its unpaid renewal is voided). The caller holds the
     subscription's lock and has checked that it is still suspended."""
+    await repository.lock_resources(session, subscription.organization_id)
     projects = await repository.projects(session, subscription.organization_id)
     services = await repository.services(session, subscription.organization_id)
     operations = await _end(session, subscription, projects)

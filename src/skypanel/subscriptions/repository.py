@@ -76,6 +76,14 @@ async def services(session: AsyncSession, organization_id: uuid.UUID) -> Sequenc
     return (await session.scalars(query.order_by(ContainerService.created_at))).all()
 
 
+async def lock_resources(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Lock the organization's projects, then its services, each in id order: the order
+    reconciliation's write-back takes them in, so the two never wait on each other in a cycle."""
+    for model in (ContainerProject, ContainerService):
+        query = scoped(select(model.id), model, organization_id)
+        await session.execute(query.order_by(model.id).with_for_update())
+
+
 async def monthly_spend(
     session: AsyncSession, organization_id: uuid.UUID, months: int = 12
 ) -> list[tuple[str, int]]:

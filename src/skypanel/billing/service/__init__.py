@@ -4,8 +4,8 @@ Every rule is enforced by the database as well as the code: a renewal is unique 
 and period start (never created or charged twice), no two paid cycles of a subscription overlap
 (a period is paid once), ledger entries are unique per cycle, and rows are claimed with
 `FOR UPDATE SKIP LOCKED`, so several workers, a crash or a rerun are harmless.
-Lock order everywhere: the subscription first, then the rows it covers (its projects and
-services, the wallet).
+Lock order everywhere: the subscription first, then the rows it covers (its projects, then its
+services, each in id order, then the wallet).
 
 A run (`_run`) renews what is due (`_renewals`), then sweeps what waits for money (`_standing`):
 past-due subscriptions (settled if the wallet can pay, suspended once the grace has run out) and
