@@ -11,11 +11,20 @@ import argparse
 import asyncio
 import os
 import secrets
+import threading
 
 import httpx
 
 from bench.dataset import Dataset, seed_platform
-from bench.load import LoadResult, Server, bare_server, panel_server, wrk, wrk_once
+from bench.load import (
+    LoadResult,
+    Server,
+    bare_server,
+    connections_by_process,
+    panel_server,
+    wrk,
+    wrk_once,
+)
 from bench.support import scratch_database, settle, table
 from skypanel.config import get_settings, new_encryption_key
 from skypanel.emulator import RunningEmulator, running_emulator
@@ -174,22 +183,32 @@ def scaling(
     with panel_server(env, workers=2) as server:
         browser = _signed_in(server, dataset, 1)
         load = {"seconds": args.seconds, "connections": args.connections}
-        two = []
+        two, splits = [], []
         for path, headers in (
             ("/api/containers/projects", {"Authorization": f"Bearer {_token(dataset, 1)}"}),
             ("/", browser),
         ):
             wrk(server.url + path, headers=headers, seconds=1, connections=args.connections)
+            split: list[int] = []
+            halfway = threading.Timer(
+                args.seconds / 2, lambda found=split: found.extend(connections_by_process(server))
+            )
+            halfway.start()
             two.append(wrk(server.url + path, headers=headers, **load))
+            halfway.join()
+            splits.append("/".join(map(str, split)))
     rows = []
-    for name, single, double in zip(
-        ("projects, cached", "dashboard page"), one_worker, two, strict=True
+    for name, single, double, split_text in zip(
+        ("projects, cached", "dashboard page"), one_worker, two, splits, strict=True
     ):
         rows.append(
             (
                 f"--workers 2: {name}",
                 f"{double.requests_per_second:8,.0f} req/s  p99 {double.p99_ms:6.2f} ms"
-                f"  x{double.requests_per_second / single.requests_per_second:.2f} of one worker",
+                f"  x{double.requests_per_second / single.requests_per_second:.2f} of one worker;"
+                f" connections {split_text}; cores idle {double.idle_cores:.2f}"
+                f" (one worker: {single.idle_cores:.2f}), wrk's {double.wrk_cores:.2f}"
+                f" ({single.wrk_cores:.2f})",
             )
         )
     return rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -13,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,39 @@ class Server:
         status = Path(f"/proc/{self.pid}/status").read_text()
         match = re.search(r"VmHWM:\s+(\d+) kB", status)
         return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def connections_by_process(server: Server) -> list[int]:
+    """The established connections to the server that each of its processes holds now, most
+    first (`/proc`): how the kernel has split the load generator's connections between
+    processes that accept from one shared listening socket."""
+    port = int(server.url.rsplit(":", 1)[1])
+    sockets = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "01" and int(fields[1].split(":")[1], 16) == port:
+            sockets.add(f"socket:[{fields[9]}]")
+    counts = []
+    for pid in (server.pid, *_children(server.pid)):
+        held = sum(1 for fd in Path(f"/proc/{pid}/fd").iterdir() if _link(fd) in sockets)
+        if held:
+            counts.append(held)
+    return sorted(counts, reverse=True)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
+
+
+def _link(fd: Path) -> str:
+    try:
+        return os.readlink(fd)
+    except OSError:  # closed meanwhile
+        return ""
 
 
 @contextmanager
@@ -88,6 +122,10 @@ class LoadResult:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    idle_cores: float = float("nan")
+    """The machine's cores left idle during the run, on average (2.0: two idle cores)."""
+    wrk_cores: float = float("nan")
+    """The cores wrk itself kept busy, on average: the load generator's share of the machine."""
 
     @property
     def errors(self) -> int:
@@ -129,11 +167,30 @@ def _result(output: str, requests_per_second: float | None = None) -> LoadResult
     )
 
 
+def _idle_ticks() -> tuple[int, int]:
+    """All cores' idle (and I/O wait) clock ticks so far, and all their ticks (`/proc/stat`)."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks)
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def wrk(url: str, *, headers: dict[str, str], seconds: int, connections: int) -> LoadResult:
-    """wrk with `connections` connections for `seconds`."""
+    """wrk with `connections` connections for `seconds`, and how busy it and the machine were."""
     command = _command(url, headers, seconds, connections)
+    (idle, total), cpu, started = _idle_ticks(), _children_cpu(), time.monotonic()
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return _result(output)
+    elapsed = time.monotonic() - started
+    (idle_after, total_after), cpu_after = _idle_ticks(), _children_cpu()
+    cores = os.cpu_count() or 1
+    return replace(
+        _result(output),
+        idle_cores=cores * (idle_after - idle) / max(total_after - total, 1),
+        wrk_cores=(cpu_after - cpu) / elapsed,
+    )
 
 
 _ONE_PASS = """
