@@ -20,7 +20,7 @@ from skypanel.config import Settings, get_settings
 from skypanel.emulator import RunningEmulator
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.kit.periods import add_months
-from skypanel.web import cookies
+from skypanel.web import cookies, pagecache
 from tests.billing.helpers import bill_at, subscribe_at
 from tests.support import (
     PASSWORD,
@@ -239,3 +239,36 @@ async def test_a_viewer_waiting_for_a_page_being_rendered_holds_no_connection(
         easypanel.controller.reset()
         await app.state.clients.aclose()
         await engine.dispose()
+
+
+async def test_a_viewer_whose_wait_begins_as_the_render_ends_gets_the_page(
+    live_client: httpx.AsyncClient,
+    committed: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second of two requests for the same page finds it being rendered and gives its
+    connection back before waiting; the render ends meanwhile. Before, the waiter then looked the
+    render up again, found it gone and answered 500 (seen under load in `bench`)."""
+    await configure_emulator(committed, easypanel)
+    account = await register(live_client)
+    await subscribed(live_client, committed, account)
+    await add_service(committed, account)
+    real = pagecache.release
+
+    async def release_until_rendered(session: AsyncSession) -> None:
+        await real(session)
+        for _ in range(1000):
+            if not pagecache._rendering:
+                return
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(pagecache, "release", release_until_rendered)
+    try:
+        async with browser(live_client, account) as tab:
+            easypanel.controller.set_latency(0.3)
+            pages = await asyncio.wait_for(asyncio.gather(tab.get("/"), tab.get("/")), 15)
+    finally:
+        easypanel.controller.reset()
+    assert [page.status_code for page in pages] == [200, 200]
+    assert all(account.email in page.text for page in pages)

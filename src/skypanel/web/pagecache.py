@@ -67,13 +67,15 @@ def cached_page(view: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable
         stored = _Stored.of(await cache.get_raw(key))
         if stored is not None and (stored.fresh or key in _rendering):
             return HTMLResponse(stored.filled(csrf))
-        if key in _rendering:
+        underway = _rendering.get(key)
+        if underway is not None:
             # The same page is being rendered for the same viewer right now: wait for it, having
             # given back this request's connection first. The render may need more connections
             # than its own (a server's client, an audit row): waiters that held theirs could
-            # take the whole pool, and the render would wait for them as they wait for it.
+            # take the whole pool, and the render would wait for them as they wait for it. The
+            # render is held from before that: it may end (and leave `_rendering`) meanwhile.
             await release(page.session)
-            hollow = await asyncio.shield(_rendering[key])
+            hollow = await asyncio.shield(underway)
             if hollow is not None:
                 return HTMLResponse(_Stored(0.0, hollow).filled(csrf))
         rendered: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
