@@ -255,8 +255,10 @@ async def test_a_viewer_whose_wait_begins_as_the_render_ends_gets_the_page(
     await subscribed(live_client, committed, account)
     await add_service(committed, account)
     real = pagecache.release
+    waiters = []
 
     async def release_until_rendered(session: AsyncSession) -> None:
+        waiters.append(session)
         await real(session)
         for _ in range(1000):
             if not pagecache._rendering:
@@ -271,4 +273,29 @@ async def test_a_viewer_whose_wait_begins_as_the_render_ends_gets_the_page(
     finally:
         easypanel.controller.reset()
     assert [page.status_code for page in pages] == [200, 200]
+    assert len(waiters) == 1  # the second request did wait for the first one's render
     assert all(account.email in page.text for page in pages)
+
+
+async def test_viewers_who_waited_for_a_render_that_kept_no_page_each_get_theirs(
+    live_client: httpx.AsyncClient,
+    committed: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three requests for the same page at once; the render keeps no page (here: none may be
+    stored), so both waiters render it themselves, side by side. Before, the first to finish
+    took the other's render out of the registry and the other answered 500."""
+    await configure_emulator(committed, easypanel)
+    account = await register(live_client)
+    await subscribed(live_client, committed, account)
+    await add_service(committed, account)
+    monkeypatch.setattr(pagecache, "_storable", lambda response, nonce: False)
+    try:
+        async with browser(live_client, account) as tab:
+            easypanel.controller.set_latency(0.3)
+            pages = await asyncio.wait_for(asyncio.gather(*(tab.get("/") for _ in range(3))), 20)
+    finally:
+        easypanel.controller.reset()
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert pagecache._rendering == {}

@@ -87,7 +87,10 @@ def cached_page(view: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable
                 hollow = bytes(response.body).replace(csrf, _CSRF)
                 await cache.set_raw(key, _Stored.pack(hollow), 2 * TTL)
         finally:
-            del _rendering[key]
+            # Waiters whose render kept no page render it themselves, side by side: each takes
+            # out only its own.
+            if _rendering.get(key) is rendered:
+                del _rendering[key]
             rendered.set_result(hollow)
         return response
 
