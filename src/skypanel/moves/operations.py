@@ -39,6 +39,7 @@ from skypanel.projects.operations import destroy_project
 from skypanel.services.operations import create_app, create_database, stop_service
 from skypanel.services.service import queue_operation
 from skypanel.subscriptions import provisioning
+from skypanel.subscriptions import repository as subscriptions
 
 
 def _id(operation: EasypanelOperation, key: str) -> uuid.UUID:
@@ -181,6 +182,7 @@ async def _switched(session: AsyncSession, operation: EasypanelOperation) -> Non
     target = move.target_server_id
     organization = ContainerSubscription.organization_id == move.organization_id
     await session.execute(select(ContainerSubscription.id).where(organization).with_for_update())
+    await subscriptions.lock_resources(session, move.organization_id)  # in the order all take
     await session.execute(
         update(ContainerSubscription)
         .where(organization, ContainerSubscription.server_id == move.source_server_id)

@@ -209,9 +209,10 @@ async def _group(
     group = str(operation.subject_id)
     members = (
         await session.scalars(
-            select(ContainerService).where(
-                ContainerService.configuration["templateGroup"].astext == group
-            )
+            select(ContainerService)
+            .where(ContainerService.configuration["templateGroup"].astext == group)
+            .order_by(ContainerService.id)  # locked in the order every writer takes services
+            .with_for_update()
         )
     ).all()
     for member in members:
