@@ -68,14 +68,16 @@ async def test_a_deploy_and_the_project_hooks_do_not_deadlock(
             json={"serviceName": "web", "source": {"type": "image", "image": "nginx:1.27"}},
         )
     )
-    await asyncio.wait_for(held.reached.wait(), 10)
 
     async def record() -> None:
         async with transaction(committed) as session:
             await hook(session, await session.merge(operation))
 
-    recorded = asyncio.create_task(record())
-    await waiting_on_a_lock(committed)
-    held.release.set()
+    try:
+        await asyncio.wait_for(held.reached.wait(), 10)
+        recorded = asyncio.create_task(record())
+        await waiting_on_a_lock(committed)
+    finally:  # a failure above must not leave the deploy holding its lock
+        held.release.set()
     answered, _ = await asyncio.wait_for(asyncio.gather(deploy, recorded), 30)
     assert answered.status_code == 202, answered.text

@@ -39,12 +39,17 @@ async def test_reconciliation_and_a_cancellation_do_not_deadlock(
     monkeypatch.setattr(repository, "lock_services", paused)
 
     reconciled = asyncio.create_task(reconcile(committed, runner_of(live_client).clients))
-    await asyncio.wait_for(paused.reached.wait(), 10)  # the project to import into is locked
-    cancelled = asyncio.create_task(
-        live_client.delete(f"/api/containers/subscription?confirm={EP}", headers=account.headers)
-    )
-    await waiting_on_a_lock(committed)  # the cancellation waits on a row the write-back holds
-    paused.release.set()
+    cancelled = None
+    try:
+        await asyncio.wait_for(paused.reached.wait(), 10)  # the project to import into is locked
+        cancelled = asyncio.create_task(
+            live_client.delete(
+                f"/api/containers/subscription?confirm={EP}", headers=account.headers
+            )
+        )
+        await waiting_on_a_lock(committed)  # the cancellation waits on a row the write-back holds
+    finally:  # a failure above must not leave the write-back holding its locks
+        paused.release.set()
     report, answered = await asyncio.wait_for(asyncio.gather(reconciled, cancelled), 30)
 
     assert answered.status_code == 202, answered.text
