@@ -194,8 +194,11 @@ def scaling(
                 args.seconds / 2, lambda found=split: found.extend(connections_by_process(server))
             )
             halfway.start()
-            two.append(wrk(server.url + path, headers=headers, **load))
-            halfway.join()
+            try:
+                two.append(wrk(server.url + path, headers=headers, **load))
+            finally:
+                halfway.cancel()
+                halfway.join()
             splits.append("/".join(map(str, split)))
     rows = []
     for name, single, double, split_text in zip(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import resource
@@ -43,36 +44,44 @@ class Server:
 
 
 def connections_by_process(server: Server) -> list[int]:
-    """The established connections to the server that each of its processes holds now, most
-    first (`/proc`): how the kernel has split the load generator's connections between
-    processes that accept from one shared listening socket."""
+    """The established connections to the server that each of its worker processes holds now,
+    most first, none left out (`/proc`): how the kernel has split the load generator's
+    connections between processes that accept from one shared listening socket."""
     port = int(server.url.rsplit(":", 1)[1])
     sockets = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         if fields[3] == "01" and int(fields[1].split(":")[1], 16) == port:
             sockets.add(f"socket:[{fields[9]}]")
-    counts = []
-    for pid in (server.pid, *_children(server.pid)):
-        held = sum(1 for fd in Path(f"/proc/{pid}/fd").iterdir() if _link(fd) in sockets)
-        if held:
-            counts.append(held)
-    return sorted(counts, reverse=True)
+    workers = [pid for pid in _children(server.pid) if b"resource_tracker" not in _cmdline(pid)]
+    return sorted((_held(pid, sockets) for pid in workers or [server.pid]), reverse=True)
 
 
 def _children(pid: int) -> list[int]:
+    """A process's descendants (uvicorn's workers are its supervisor's children)."""
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            found += [int(child), *_children(int(child))]
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                for child in (task / "children").read_text().split():
+                    found += [int(child), *_children(int(child))]
     return found
 
 
-def _link(fd: Path) -> str:
+def _cmdline(pid: int) -> bytes:
     try:
-        return os.readlink(fd)
-    except OSError:  # closed meanwhile
-        return ""
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _held(pid: int, sockets: set[str]) -> int:
+    held = 0
+    with contextlib.suppress(OSError):  # the process ended meanwhile
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):  # the descriptor was closed meanwhile
+                held += os.readlink(fd) in sockets
+    return held
 
 
 @contextmanager
@@ -168,8 +177,9 @@ def _result(output: str, requests_per_second: float | None = None) -> LoadResult
 
 
 def _idle_ticks() -> tuple[int, int]:
-    """All cores' idle (and I/O wait) clock ticks so far, and all their ticks (`/proc/stat`)."""
-    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    """All cores' idle (and I/O wait) clock ticks so far, and all their ticks (`/proc/stat`;
+    its last two columns, guests' time, are counted in the first two already)."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     return ticks[3] + ticks[4], sum(ticks)
 
 
