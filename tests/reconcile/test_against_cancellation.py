@@ -6,9 +6,9 @@ first and the projects after, the reverse of reconciliation."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skypanel.easypanel import EasypanelClient
@@ -17,7 +17,7 @@ from skypanel.emulator import RunningEmulator
 from skypanel.reconcile import repository
 from skypanel.reconcile.service import reconcile
 from tests.conftest import runner_of
-from tests.reconcile.test_drift import EP, _customer, _deploy
+from tests.reconcile.test_drift import EP, with_web_and_gone
 from tests.support import Paused, waiting_on_a_lock
 
 
@@ -25,11 +25,9 @@ async def test_reconciliation_and_a_cancellation_do_not_deadlock(
     live_client: httpx.AsyncClient,
     committed: async_sessionmaker[AsyncSession],
     easypanel: RunningEmulator,
-    monkeypatch: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    account = await _customer(live_client, committed, easypanel)
-    await _deploy(live_client, account, "web")
-    await _deploy(live_client, account, "gone")
+    account = await with_web_and_gone(live_client, committed, easypanel)
     async with EasypanelClient(easypanel.base_url, easypanel.token, dialect="orpc") as direct:
         await direct.create_app(
             EP, AppSpec(service_name="rogue", source=ImageSource(image="nginx"))

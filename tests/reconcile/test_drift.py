@@ -138,6 +138,18 @@ async def _deploy(http: httpx.AsyncClient, account: Account, name: str) -> None:
     assert detail.json()["status"] == "deploying"
 
 
+async def with_web_and_gone(
+    http: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+) -> Account:
+    """A customer with two apps deployed through the API, `web` and `gone`."""
+    account = await _customer(http, sessions, easypanel)
+    await _deploy(http, account, "web")
+    await _deploy(http, account, "gone")
+    return account
+
+
 async def _services(sessions: async_sessionmaker[AsyncSession]) -> dict[str, tuple[Any, ...]]:
     async with sessions() as session:
         rows = await session.execute(
@@ -181,9 +193,7 @@ async def test_reconcile_calls_easypanel_with_no_row_locked(
     easypanel: RunningEmulator,
     no_locks_during_calls: LockWatch,
 ) -> None:
-    account = await _customer(live_client, committed, easypanel)
-    await _deploy(live_client, account, "web")
-    await _deploy(live_client, account, "gone")
+    await with_web_and_gone(live_client, committed, easypanel)
     async with EasypanelClient(easypanel.base_url, easypanel.token, dialect="orpc") as direct:
         await direct.create_app(
             EP,
