@@ -124,6 +124,11 @@ def attach_database(
     uow.install(sessions, effects)
 
 
+YOUNG_COLLECTION_AFTER = 20_000
+"""Net allocations of tracked objects between two collections of the youngest generation in a
+web process (CPython's default: 700). The garbage left waiting is a few megabytes at most."""
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if settings.database_url is None:
@@ -153,6 +158,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # full passes removes their pauses from the tail latency (bench/RESULTS.md).
             gc.collect()
             gc.freeze()
+            # A request's objects are freed by reference counting as it ends; collecting the
+            # young generation every 700 allocations (CPython's default) mostly traverses the
+            # objects of requests still in flight, and promotes them so the older passes
+            # traverse them again (bench/RESULTS.md, session 12).
+            gc.set_threshold(YOUNG_COLLECTION_AFTER)
             try:
                 yield
             finally:
