@@ -7,12 +7,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from asyncpg import DivisionByZeroError  # type: ignore[import-untyped]
 from asyncpg.connection import LoggedQuery  # type: ignore[import-untyped]
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from skypanel.config import Settings
-from skypanel.kit.db import RECENT_SECONDS, create_engine
+from skypanel.kit.db import RECENT_SECONDS, create_engine, create_sessionmaker, driver_connection
 from tests.support import end_backend
 
 
@@ -104,3 +105,48 @@ async def test_more_demand_than_the_pool_waits_for_it_and_opens_no_connection_mo
         assert len(backends) == 2
     finally:
         await engine.dispose()
+
+
+async def test_a_driver_connection_is_checked_and_given_back_as_a_sessions_is(
+    settings: Settings, one: AsyncEngine
+) -> None:
+    """The fast path's connection without a session: the pool's own, given back at the end of
+    the block (also when the block fails), checked when idle and replaced once ended."""
+    assert settings.database_url is not None
+    sessions = create_sessionmaker(one)
+    first, sent = await _pid_and_log(one)
+    sent.clear()
+    async with driver_connection(sessions) as connection:
+        assert one.sync_engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+        assert await connection.fetchval("SELECT pg_backend_pid()") == first
+    assert one.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    await asyncio.sleep(0)
+    assert "SELECT 1" not in sent
+    with pytest.raises(DivisionByZeroError):
+        async with driver_connection(sessions) as connection:
+            await connection.fetchval("SELECT 1 / 0")
+    assert one.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    await asyncio.sleep(RECENT_SECONDS + 0.1)
+    sent.clear()
+    async with driver_connection(sessions) as connection:
+        await asyncio.sleep(0)
+        assert sent == ["SELECT 1"]
+        assert await connection.fetchval("SELECT pg_backend_pid()") == first
+    await end_backend(settings.database_url, first)
+    async with driver_connection(sessions) as connection:
+        assert await connection.fetchval("SELECT pg_backend_pid()") not in (None, first)
+
+
+async def test_a_driver_connection_of_sessions_bound_to_a_connection_is_that_connection(
+    one: AsyncEngine,
+) -> None:
+    """Sessions joined to an outer transaction read on its connection, and so see what it has
+    not committed."""
+    async with one.connect() as bound:
+        await bound.begin()
+        await bound.execute(text("CREATE TEMPORARY TABLE seen (n int)"))
+        await bound.execute(text("INSERT INTO seen VALUES (7)"))
+        sessions = async_sessionmaker(bind=bound)
+        async with driver_connection(sessions) as connection:
+            assert await connection.fetchval("SELECT n FROM seen") == 7
+        await bound.rollback()

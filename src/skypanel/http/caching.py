@@ -19,9 +19,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
+from asyncpg import Connection  # type: ignore[import-untyped]
 from fastapi import Request, Response
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from skypanel.kit.cache import Cache
 from skypanel.models import Membership, Organization, User
@@ -70,10 +70,11 @@ class Cold(NamedTuple, Generic[T]):
 
 
 ColdRead = Callable[
-    [AsyncSession, uuid.UUID, uuid.UUID | None, Mapping[str, str] | None], Awaitable[Cold[T]]
+    [Connection, uuid.UUID, uuid.UUID | None, Mapping[str, str] | None], Awaitable[Cold[T]]
 ]
-"""`(session, user id, organization asked for or None for the first, the read's own parameters)`:
-the caller and the read in one statement (`skypanel.organizations.cold`)."""
+"""`(asyncpg connection, user id, organization asked for or None for the first, the read's own
+parameters)`: the caller and the read in one statement (`skypanel.organizations.cold`), on a
+pooled connection outside any transaction (`skypanel.kit.db.driver_connection`)."""
 
 
 @dataclass(frozen=True, slots=True)

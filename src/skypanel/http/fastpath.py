@@ -43,6 +43,7 @@ from skypanel.http import caching, principals
 from skypanel.http.caching import CachedRead, ColdRead
 from skypanel.http.deps import bearer
 from skypanel.kit.cache import Cache
+from skypanel.kit.db import driver_connection
 from skypanel.kit.tokens import AccessClaims, TokenError, decode_access_token
 
 log = structlog.get_logger(__name__)
@@ -54,8 +55,9 @@ class ColdView(Generic[T]):
     """A `GET` route (`route`, with its `{parameters}`) answered before the framework: `cold`
     finds the caller, its membership and what the route shows in one statement (given the path
     parameters by name), and `answer`, the route's own code, turns that into the route's JSON
-    with the session still open. Either may pass the request on (`cold` finding nothing,
-    `answer` returning None for what only the route can answer); nothing is cached."""
+    with a session of its own (which takes a connection only if the answer reads more). Either
+    may pass the request on (`cold` finding nothing, `answer` returning None for what only the
+    route can answer); nothing is cached."""
 
     route: str
     cold: ColdRead[T | None]
@@ -78,8 +80,8 @@ class CachedReads:
         state: State,
         views: Iterable[ColdView[Any]] = (),
     ) -> None:
-        """`state`: the application's, whose `sessions` the cold reads use (given once the
-        database is attached)."""
+        """`state`: the application's, whose `sessions` the reads use (given once the database
+        is attached)."""
         self.app = app
         self.reads = {read.path: read for read in reads if read.path}
         self.views = tuple(views)
@@ -137,11 +139,12 @@ class CachedReads:
             return None
         claims, _, named = caller
         try:
+            async with driver_connection(self.state.sessions) as connection:
+                cold = await view.cold(connection, claims.user_id, named, params)
+            refused = principals.refusal(cold.user, claims) is not None
+            if refused or cold.membership is None or cold.value is None:
+                return None
             async with self.state.sessions() as session:
-                cold = await view.cold(session, claims.user_id, named, params)
-                refused = principals.refusal(cold.user, claims) is not None
-                if refused or cold.membership is None or cold.value is None:
-                    return None
                 answer: bytes | None = await view.answer(self.state, session, cold.value)
                 return answer
         except (SQLAlchemyError, OSError, PostgresError, InterfaceError):
@@ -198,8 +201,8 @@ class CachedReads:
         if read.cold is None:
             return None
         try:
-            async with self.state.sessions() as session:
-                cold = await read.cold(session, caller.claims.user_id, caller.named, None)
+            async with driver_connection(self.state.sessions) as connection:
+                cold = await read.cold(connection, caller.claims.user_id, caller.named, None)
         except (SQLAlchemyError, OSError, PostgresError, InterfaceError):
             log.warning("cold_read_passed_on", read=read.name, exc_info=True)
             return None
