@@ -126,7 +126,8 @@ def attach_database(
 
 YOUNG_COLLECTION_AFTER = 20_000
 """Net allocations of tracked objects between two collections of the youngest generation in a
-web process (CPython's default: 700). The garbage left waiting is a few megabytes at most."""
+web process (700 by default on CPython 3.11). The older generations are collected as rarely in
+proportion: a web process under load stays within its memory goal (bench/RESULTS.md)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -159,13 +160,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.collect()
             gc.freeze()
             # A request's objects are freed by reference counting as it ends; collecting the
-            # young generation every 700 allocations (CPython's default) mostly traverses the
-            # objects of requests still in flight, and promotes them so the older passes
+            # young generation every 700 allocations (CPython 3.11's default) mostly traverses
+            # the objects of requests still in flight, and promotes them so the older passes
             # traverse them again (bench/RESULTS.md, session 12).
+            thresholds = gc.get_threshold()
             gc.set_threshold(YOUNG_COLLECTION_AFTER)
             try:
                 yield
             finally:
+                gc.set_threshold(*thresholds)
                 if worker is not None:
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -7,13 +7,20 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from asyncpg import DivisionByZeroError  # type: ignore[import-untyped]
+from asyncpg import CannotConnectNowError, DivisionByZeroError  # type: ignore[import-untyped]
 from asyncpg.connection import LoggedQuery  # type: ignore[import-untyped]
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from skypanel.config import Settings
-from skypanel.kit.db import RECENT_SECONDS, create_engine, create_sessionmaker, driver_connection
+from skypanel.kit.db import (
+    RECENT_SECONDS,
+    async_url,
+    create_engine,
+    create_sessionmaker,
+    driver_connection,
+)
 from tests.support import end_backend
 
 
@@ -150,3 +157,29 @@ async def test_a_driver_connection_of_sessions_bound_to_a_connection_is_that_con
         async with driver_connection(sessions) as connection:
             assert await connection.fetchval("SELECT n FROM seen") == 7
         await bound.rollback()
+
+
+async def test_a_driver_connection_that_cannot_connect_fails_as_a_session_does(
+    settings: Settings,
+) -> None:
+    """PostgreSQL refusing connections (starting up, shutting down) is a `DBAPIError`, which the
+    fast path passes on and the full path answers with a 503, for the driver's connection as
+    for a session's."""
+    assert settings.database_url is not None
+
+    async def refused() -> object:
+        raise CannotConnectNowError("the database system is starting up")
+
+    engine = create_async_engine(async_url(settings.database_url), async_creator=refused)
+    sessions = create_sessionmaker(engine)
+    try:
+        with pytest.raises(DBAPIError) as by_session:
+            async with sessions() as session:
+                await session.connection()
+        with pytest.raises(DBAPIError) as by_driver:
+            async with driver_connection(sessions):
+                pass
+        assert type(by_driver.value) is type(by_session.value)
+        assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 import weakref
@@ -14,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -116,18 +118,25 @@ async def driver_connection(
     outside any transaction of its own (asyncpg's `fetch`): a pooled connection of their engine,
     given back when the block ends, or the one connection they are bound to (sessions joined to
     an outer transaction, as the tests' are). It skips the session and its `Connection`, about
-    200 µs a checkout (bench/RESULTS.md, session 12); the pool checks the connection
-    (`PingOnce`) and resets it as it does for a session."""
-    bind = sessions.kw["bind"]
+    200 µs of CPU a checkout (bench/RESULTS.md, session 12); the pool checks the connection
+    (`PingOnce`) and resets it as it does for a session, and a failure to connect is raised as
+    a session raises it (`DBAPIError`)."""
+    bind: AsyncEngine | AsyncConnection = sessions.kw["bind"]
     if isinstance(bind, AsyncConnection):
         yield (await bind.get_raw_connection()).driver_connection
         return
-    pooled = await bind.raw_connection()
+    dialect = bind.dialect
+    try:
+        pooled = await bind.raw_connection()
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            None, None, error, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+        ) from error
     try:
         yield pooled.driver_connection
     finally:
-        # Given back as a session gives its connection back, which may await the driver.
-        await greenlet_spawn(pooled.close)
+        # Given back even when the request is cancelled meanwhile, as a session's is.
+        await asyncio.shield(greenlet_spawn(pooled.close))
 
 
 @asynccontextmanager
