@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from skypanel.config import Settings
 from skypanel.http import caching, principals
 from skypanel.http.fastpath import CachedReads
+from skypanel.kit.db import driver_connection
 from skypanel.kit.tokens import issue_access_token
 from skypanel.models import (
     EasypanelServer,
@@ -66,10 +67,8 @@ async def statements(db: async_sessionmaker[AsyncSession]) -> AsyncIterator[list
         if not record.query.lstrip().upper().startswith(_CONTROL):
             seen.append(record.query)
 
-    async with db() as session:
-        raw = await (await session.connection()).get_raw_connection()
-        driver = raw.driver_connection
-    driver.add_query_logger(logged)
+    async with driver_connection(db) as driver:
+        driver.add_query_logger(logged)
     yield seen
     driver.remove_query_logger(logged)
 
