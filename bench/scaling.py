@@ -3,7 +3,10 @@
 100x data, with the query plans of the hot queries (which index each uses); and the benchmark
 process's peak memory.
 
-    python -m bench.scaling [--due 10000 100000] [--large] [--workers 4] [--quick]
+    python -m bench.scaling [--due 10000 100000] [--large] [--own-server] [--workers 4] [--quick]
+
+`--own-server` runs it all on a PostgreSQL server the benchmark starts and configures for bulk
+writes (`bench.support.own_server`), rather than the one `SKYPANEL_BENCH_DATABASE_URL` names.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import billing
 from bench.dataset import seed_platform
-from bench.support import scratch_database, table
+from bench.support import own_server, scratch_database, table
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.models import EasypanelServer
 
@@ -124,6 +127,14 @@ def _access_path(lines: list[str]) -> str:
 
 
 async def main(args: argparse.Namespace) -> list[tuple[str, str]]:
+    if not args.own_server:
+        return await measured(args)
+    async with own_server():
+        rows = await measured(args)
+    return [("server", "the benchmark's own (bench.support.BULK_WRITES)"), *rows]
+
+
+async def measured(args: argparse.Namespace) -> list[tuple[str, str]]:
     sizes = args.due + ([1_000_000] if args.large else [])
     renewals = await billing_at(sizes, args.workers, args.batch)
     tps = await billing.pgbench(args.workers, args.pgbench_seconds, args.scale)
@@ -145,6 +156,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--due", type=int, nargs="+", default=[10_000, 100_000], help="due subscriptions"
     )
     parse.add_argument("--large", action="store_true", help="also 1,000,000 due (~15 minutes)")
+    parse.add_argument(
+        "--own-server", action="store_true", help="on a server of its own, set for bulk writes"
+    )
     parse.add_argument("--workers", type=int, default=4)
     parse.add_argument("--batch", type=int, default=billing.BATCH)
     parse.add_argument("--pgbench-seconds", type=int, default=15)

