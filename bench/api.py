@@ -105,8 +105,7 @@ async def main(args: argparse.Namespace) -> list[tuple[str, str]]:
                 "SKYPANEL_DATABASE_URL": url,
                 "SKYPANEL_RATE_LIMIT_ENABLED": "false",
                 "SKYPANEL_LOG_LEVEL": "WARNING",
-                # wrk's 64 connections: a connection each for about half of them at once.
-                "SKYPANEL_DATABASE_POOL_SIZE": "30",
+                "SKYPANEL_DATABASE_POOL_SIZE": str(args.pool_size),
             }
             with panel_server(env) as server:
                 rows, baseline = await asyncio.to_thread(measure, args, emulator, server, dataset)
@@ -253,6 +252,12 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--projects", type=int, default=5)
     parse.add_argument("--services", type=int, default=4)
     parse.add_argument("--seconds", type=int, default=10)
+    parse.add_argument(
+        "--pool-size",
+        type=int,
+        default=30,
+        help="the web process's database connections (wrk's 64 connections: about half at once)",
+    )
     parse.add_argument("--connections", type=int, default=64)
     parse.add_argument("--quick", action="store_true", help="a small run, for CI")
     return parse
