@@ -55,6 +55,13 @@ async def _locked(session: AsyncSession, operation_id: uuid.UUID) -> EasypanelOp
     return operation
 
 
+async def _found(session: AsyncSession, operation_id: uuid.UUID) -> EasypanelOperation:
+    operation = await session.get(EasypanelOperation, operation_id)
+    if operation is None:
+        raise OperationNotFound("No such operation")
+    return operation
+
+
 async def retry(session: AsyncSession, admin: User, operation_id: uuid.UUID) -> EasypanelOperation:
     """A failed or cancelled operation gets a fresh set of attempts, delivered after commit."""
     operation = await _locked(session, operation_id)
@@ -81,7 +88,13 @@ async def cancel(
     session: AsyncSession, runner: Runner, admin: User, operation_id: uuid.UUID
 ) -> EasypanelOperation:
     """A pending operation will not be delivered (its subject shows why); a failed one is
-    acknowledged. One being delivered cannot be cancelled."""
+    acknowledged. One being delivered cannot be cancelled. What the cancel's effects lock
+    before the operation (`Handler.locks`) is locked first, whatever the operation's state
+    when it was read: it is read again under its own lock."""
+    found = await _found(session, operation_id)
+    spec = runner.handlers.get(found.kind)
+    if spec is not None and spec.locks is not None:
+        await spec.locks(session, found)
     operation = await _locked(session, operation_id)
     if operation.status == "pending":
         await runner.end(

@@ -84,6 +84,12 @@ class Handler:
     run: Run
     on_success: Effect | None = None
     on_failure: Effect | None = None
+    locks: Effect | None = None
+    """Locks what `on_failure` locks that comes before the operation in the lock order (its
+    subscription: `skypanel.billing.service`). An admin's cancel takes these first, then the
+    pending operation, which a cancellation holding the subscription may be cancelling too. A
+    worker's delivery needs no such step: a cancellation only touches pending operations, never
+    one being delivered."""
 
 
 Handlers = Mapping[str, Handler]

@@ -25,19 +25,25 @@ from skypanel.subscriptions.naming import candidates, swarm_name
 from skypanel.subscriptions.provisioning import refresh_provisioning
 
 
-async def _locked(
-    session: AsyncSession, operation: EasypanelOperation
-) -> tuple[ContainerProject | None, uuid.UUID | None]:
-    """The operation's project under lock, its subscription locked first: the subscription
-    before its projects, as a deploy takes them (it holds the subscription for its quota check
-    while it adds a service to the project) and a cancellation does. Also the subscription the
-    operation provisions, if it is the one made on subscribing."""
+async def _lock_subscription(session: AsyncSession, operation: EasypanelOperation) -> None:
+    """The subscription of the operation's project, which comes before the project in the lock
+    order: a deploy holds it for its quota check while it adds a service to the project, and a
+    cancellation holds it while it cancels the pending creation."""
     assert operation.subject_id is not None
     owner = await session.scalar(
         select(ContainerProject.subscription_id).where(ContainerProject.id == operation.subject_id)
     )
     if owner is not None:
         await subscriptions.get(session, owner, lock=True)
+
+
+async def _locked(
+    session: AsyncSession, operation: EasypanelOperation
+) -> tuple[ContainerProject | None, uuid.UUID | None]:
+    """The operation's project under lock, its subscription locked first
+    (`_lock_subscription`). Also the subscription the operation provisions, if it is the one
+    made on subscribing."""
+    await _lock_subscription(session, operation)
     project = await session.get(ContainerProject, operation.subject_id, with_for_update=True)
     named = operation.payload.get("subscriptionId")
     return project, uuid.UUID(named) if named else None
@@ -197,7 +203,10 @@ async def update_env(ctx: OperationContext, operation: EasypanelOperation) -> di
 
 HANDLERS: dict[str, Handler] = {
     "easypanel.project.create": Handler(
-        create_project, on_success=_project_created, on_failure=_project_failed
+        create_project,
+        on_success=_project_created,
+        on_failure=_project_failed,
+        locks=_lock_subscription,
     ),
     "easypanel.project.env": Handler(update_env),
     "easypanel.project.destroy": Handler(destroy_project, on_success=_project_destroyed),

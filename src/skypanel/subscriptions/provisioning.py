@@ -76,6 +76,13 @@ async def _user_created(session: AsyncSession, operation: EasypanelOperation) ->
     await refresh_provisioning(session, operation.subject_id)
 
 
+async def _lock_provisioned(session: AsyncSession, operation: EasypanelOperation) -> None:
+    """The subscription the operation provisions, which `refresh_provisioning` locks: a
+    cancellation holds it while it cancels the pending provisioning."""
+    if operation.subject_type == "subscription" and operation.subject_id is not None:
+        await session.get(ContainerSubscription, operation.subject_id, with_for_update=True)
+
+
 async def _provisioning_failed(session: AsyncSession, operation: EasypanelOperation) -> None:
     if operation.subject_type == "subscription" and operation.subject_id is not None:
         await refresh_provisioning(session, operation.subject_id)
@@ -128,7 +135,10 @@ PROVISIONING_KINDS = frozenset({"easypanel.user.create", "easypanel.project.crea
 
 HANDLERS: dict[str, Handler] = {
     "easypanel.user.create": Handler(
-        create_user, on_success=_user_created, on_failure=_provisioning_failed
+        create_user,
+        on_success=_user_created,
+        on_failure=_provisioning_failed,
+        locks=_lock_provisioned,
     ),
     "easypanel.user.destroy": Handler(destroy_user, on_success=_user_destroyed),
 }
