@@ -88,14 +88,24 @@ async def cancel(
     session: AsyncSession, runner: Runner, admin: User, operation_id: uuid.UUID
 ) -> EasypanelOperation:
     """A pending operation will not be delivered (its subject shows why); a failed one is
-    acknowledged. One being delivered cannot be cancelled. What the cancel's effects lock
-    before the operation (`Handler.locks`) is locked first, whatever the operation's state
-    when it was read: it is read again under its own lock."""
+    acknowledged. One being delivered cannot be cancelled.
+
+    What the cancel's effects lock before the operation (`Handler.locks`: its subscription) is
+    locked first, whatever the operation's state when it was read; a cancellation holding the
+    subscription may be cancelling the operation too. The operation is then read again under
+    its own lock, without waiting for it: a worker holding it is recording its outcome and
+    waits for the subscription in turn."""
     found = await _found(session, operation_id)
     spec = runner.handlers.get(found.kind)
     if spec is not None and spec.locks is not None:
         await spec.locks(session, found)
-    operation = await _locked(session, operation_id)
+        operation = await repository.lock(session, operation_id, skip_locked=True)
+        if operation is None:
+            raise OperationBusy(
+                "The operation is being delivered or its outcome recorded; look again shortly"
+            )
+    else:
+        operation = await _locked(session, operation_id)
     if operation.status == "pending":
         await runner.end(
             session, operation, "cancelled", "CANCELLED", "Cancelled by an administrator"

@@ -87,9 +87,8 @@ class Handler:
     locks: Effect | None = None
     """Locks what `on_failure` locks that comes before the operation in the lock order (its
     subscription: `skypanel.billing.service`). An admin's cancel takes these first, then the
-    pending operation, which a cancellation holding the subscription may be cancelling too. A
-    worker's delivery needs no such step: a cancellation only touches pending operations, never
-    one being delivered."""
+    pending operation, which a cancellation holding the subscription may be cancelling too; it
+    does not wait for an operation a worker holds (`skypanel.operations.admin.cancel`)."""
 
 
 Handlers = Mapping[str, Handler]
