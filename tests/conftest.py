@@ -46,7 +46,13 @@ from skypanel.kit.migrate import upgrade_to_head  # noqa: E402
 from skypanel.models import EasypanelServer  # noqa: E402
 from skypanel.operations.service import Runner  # noqa: E402
 from tests.locks import LockWatch, watching  # noqa: E402
-from tests.support import Account, configure_emulator, make_admin, register  # noqa: E402
+from tests.support import (  # noqa: E402
+    Account,
+    configure_emulator,
+    live_customer,
+    make_admin,
+    register,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -186,6 +192,19 @@ async def live_client(
     async with _client(settings, engine, committed) as http:
         yield http
         await _app(http).state.clients.aclose()
+
+
+@pytest.fixture
+async def live_account(
+    live_client: httpx.AsyncClient,
+    committed: async_sessionmaker[AsyncSession],
+    easypanel: RunningEmulator,
+) -> AsyncIterator[Account]:
+    """A registered customer with 1,000.00 in the wallet and the emulator as the default
+    server, all committed: for `live_client` tests, whose requests run on connections of their
+    own (concurrency and lock-order tests)."""
+    async with live_customer(live_client, committed, easypanel, 100_000) as account:
+        yield account
 
 
 def _app(http: httpx.AsyncClient) -> FastAPI:

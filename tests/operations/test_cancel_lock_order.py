@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -27,7 +26,6 @@ from tests.support import (
     Paused,
     clock_at,
     customer_logins_on,
-    live_customer,
     make_admin,
     subscribed,
     waiting_on_a_lock,
@@ -58,16 +56,6 @@ async def _status(sessions: async_sessionmaker[AsyncSession], operation: uuid.UU
         )
 
 
-@pytest.fixture
-async def customer(
-    live_client: httpx.AsyncClient,
-    committed: async_sessionmaker[AsyncSession],
-    easypanel: RunningEmulator,
-) -> AsyncIterator[Account]:
-    async with live_customer(live_client, committed, easypanel, 100_000) as account:
-        yield account
-
-
 @pytest.mark.parametrize(
     ("kind", "procedure"),
     [
@@ -79,26 +67,26 @@ async def test_an_admin_cancel_and_the_customers_cancellation_do_not_deadlock(
     live_client: httpx.AsyncClient,
     committed: async_sessionmaker[AsyncSession],
     easypanel: RunningEmulator,
-    customer: Account,
+    live_account: Account,
     monkeypatch: pytest.MonkeyPatch,
     kind: str,
     procedure: str,
 ) -> None:
     await customer_logins_on(committed)
     easypanel.controller.fail(procedure, times=10, status=503)
-    await subscribed(live_client, committed, customer)
+    await subscribed(live_client, committed, live_account)
     admin = await make_admin(live_client, committed)
-    operation = await _pending(committed, customer, kind)
+    operation = await _pending(committed, live_account, kind)
     async with committed() as session:
         slug = await session.scalar(
-            text("SELECT slug FROM organizations WHERE id = :id"), {"id": customer.organization_id}
+            text("SELECT slug FROM organizations WHERE id = :id"),
+            {"id": live_account.organization_id},
         )
     held = Paused(cancellation._stop_provisioning, after=False)
     monkeypatch.setattr(cancellation, "_stop_provisioning", held)
 
-    cancelled = asyncio.create_task(
-        live_client.delete(f"/api/containers/subscription?confirm={slug}", headers=customer.headers)
-    )
+    cancelling = f"/api/containers/subscription?confirm={slug}"
+    cancelled = asyncio.create_task(live_client.delete(cancelling, headers=live_account.headers))
     try:
         await asyncio.wait_for(held.reached.wait(), 10)
         by_admin = asyncio.create_task(
@@ -120,14 +108,14 @@ async def test_an_admin_cancel_does_not_wait_for_a_worker_recording_the_outcome(
     live_client: httpx.AsyncClient,
     committed: async_sessionmaker[AsyncSession],
     easypanel: RunningEmulator,
-    customer: Account,
+    live_account: Account,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await customer_logins_on(committed)
     easypanel.controller.fail("users.createUser", times=1, status=503)
-    await subscribed(live_client, committed, customer)
+    await subscribed(live_client, committed, live_account)
     admin = await make_admin(live_client, committed)
-    operation = await _pending(committed, customer, "easypanel.user.create")
+    operation = await _pending(committed, live_account, "easypanel.user.create")
     runner = runner_of(live_client)
     # The worker's delivery succeeded; it holds the operation to record that.
     held = Paused(runner._own, after=True)

@@ -6,14 +6,12 @@ request lost and answered 500."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skypanel.emulator import RunningEmulator
 from skypanel.kit.db import transaction
 from skypanel.models import EasypanelOperation
 from skypanel.projects.operations import HANDLERS
@@ -21,37 +19,26 @@ from skypanel.services import service
 from tests.support import (
     Account,
     Paused,
-    live_customer,
     services_url,
     subscribed,
     waiting_on_a_lock,
 )
 
 
-@pytest.fixture
-async def customer(
-    live_client: httpx.AsyncClient,
-    committed: async_sessionmaker[AsyncSession],
-    easypanel: RunningEmulator,
-) -> AsyncIterator[Account]:
-    async with live_customer(live_client, committed, easypanel, 100_000) as account:
-        await subscribed(live_client, committed, account)
-        yield account
-
-
 @pytest.mark.parametrize("effect", ["on_success", "on_failure"])
 async def test_a_deploy_and_the_project_hooks_do_not_deadlock(
     live_client: httpx.AsyncClient,
     committed: async_sessionmaker[AsyncSession],
-    customer: Account,
+    live_account: Account,
     monkeypatch: pytest.MonkeyPatch,
     effect: str,
 ) -> None:
-    url = await services_url(live_client, customer)
+    await subscribed(live_client, committed, live_account)
+    url = await services_url(live_client, live_account)
     async with committed() as session:
         operation = await session.scalar(
             select(EasypanelOperation).where(
-                EasypanelOperation.organization_id == customer.organization_id,
+                EasypanelOperation.organization_id == live_account.organization_id,
                 EasypanelOperation.kind == "easypanel.project.create",
             )
         )
@@ -64,7 +51,7 @@ async def test_a_deploy_and_the_project_hooks_do_not_deadlock(
     deploy = asyncio.create_task(
         live_client.post(
             f"{url}/app",
-            headers=customer.headers,
+            headers=live_account.headers,
             json={"serviceName": "web", "source": {"type": "image", "image": "nginx:1.27"}},
         )
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skypanel.emulator import RunningEmulator
 from skypanel.http import idempotency
 from skypanel.subscriptions import service
 from tests.support import (
@@ -23,22 +22,10 @@ from tests.support import (
     balance,
     clock_at,
     count,
-    live_customer,
     make_plan,
 )
 
 PATH = "/api/containers/subscription"
-
-
-@pytest.fixture
-async def customer(
-    live_client: httpx.AsyncClient,
-    committed: async_sessionmaker[AsyncSession],
-    easypanel: RunningEmulator,
-) -> AsyncIterator[Account]:
-    """A registered customer with 100.00 in the wallet, Easypanel configured, all committed."""
-    async with live_customer(live_client, committed, easypanel, 10_000) as account:
-        yield account
 
 
 class Held:
@@ -77,11 +64,11 @@ async def _charges(committed: async_sessionmaker[AsyncSession], account: Account
 async def test_a_request_that_crashed_after_taking_its_key_leaves_the_key_usable_at_once(
     live_client: httpx.AsyncClient,
     committed: async_sessionmaker[AsyncSession],
-    customer: Account,
+    live_account: Account,
     held: Held,
 ) -> None:
     plan = await make_plan(committed, price_cents=700)
-    headers = {**customer.headers, "Idempotency-Key": f"crash-{uuid.uuid4()}"}
+    headers = {**live_account.headers, "Idempotency-Key": f"crash-{uuid.uuid4()}"}
     body = {"planId": str(plan)}
     crashed = asyncio.create_task(live_client.post(PATH, headers=headers, json=body))
     await asyncio.wait_for(held.reached.wait(), 10)
@@ -94,8 +81,8 @@ async def test_a_request_that_crashed_after_taking_its_key_leaves_the_key_usable
     try:
         retried = await live_client.post(PATH, headers=headers, json=body)
         assert retried.status_code == 201, retried.text
-        assert await balance(committed, customer.organization_id) == 10_000 - 700
-        assert await _charges(committed, customer) == 1
+        assert await balance(committed, live_account.organization_id) == 100_000 - 700
+        assert await _charges(committed, live_account) == 1
     finally:
         crashed.cancel()
         with contextlib.suppress(BaseException):
@@ -105,12 +92,12 @@ async def test_a_request_that_crashed_after_taking_its_key_leaves_the_key_usable
 async def test_a_request_in_flight_answers_409_and_a_finished_one_is_replayed(
     live_client: httpx.AsyncClient,
     committed: async_sessionmaker[AsyncSession],
-    customer: Account,
+    live_account: Account,
     held: Held,
 ) -> None:
     plan = await make_plan(committed, price_cents=700)
     other = await make_plan(committed, price_cents=900, name="Other")
-    headers = {**customer.headers, "Idempotency-Key": f"flight-{uuid.uuid4()}"}
+    headers = {**live_account.headers, "Idempotency-Key": f"flight-{uuid.uuid4()}"}
     body = {"planId": str(plan)}
     first = asyncio.create_task(live_client.post(PATH, headers=headers, json=body))
     await asyncio.wait_for(held.reached.wait(), 10)
@@ -128,8 +115,8 @@ async def test_a_request_in_flight_answers_409_and_a_finished_one_is_replayed(
     assert reused.status_code == 422
     assert reused.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert held.calls == 1
-    assert await balance(committed, customer.organization_id) == 10_000 - 700
-    assert await _charges(committed, customer) == 1
+    assert await balance(committed, live_account.organization_id) == 100_000 - 700
+    assert await _charges(committed, live_account) == 1
 
 
 async def _claim(session: AsyncSession, org: uuid.UUID, key: str, body: Any) -> object:
@@ -137,9 +124,9 @@ async def _claim(session: AsyncSession, org: uuid.UUID, key: str, body: Any) -> 
 
 
 async def test_a_claim_lasts_as_long_as_its_transaction(
-    committed: async_sessionmaker[AsyncSession], customer: Account
+    committed: async_sessionmaker[AsyncSession], live_account: Account
 ) -> None:
-    org, key, body = customer.organization_id, f"tx-{uuid.uuid4()}", {"planId": "p"}
+    org, key, body = live_account.organization_id, f"tx-{uuid.uuid4()}", {"planId": "p"}
     async with committed() as first, committed() as second:
         assert isinstance(await _claim(first, org, key, body), idempotency.Claim)
         with pytest.raises(idempotency.KeyInFlight):
@@ -158,9 +145,9 @@ async def test_a_claim_lasts_as_long_as_its_transaction(
 
 
 async def test_a_key_past_its_day_is_claimed_afresh(
-    committed: async_sessionmaker[AsyncSession], customer: Account
+    committed: async_sessionmaker[AsyncSession], live_account: Account
 ) -> None:
-    org, key = customer.organization_id, f"old-{uuid.uuid4()}"
+    org, key = live_account.organization_id, f"old-{uuid.uuid4()}"
     async with committed() as session:
         claim = await _claim(session, org, key, {"planId": "p"})
         assert isinstance(claim, idempotency.Claim)
