@@ -162,7 +162,8 @@ def measure(
         ("data", f"{dataset.organizations:,} organizations, {args.counts_text}"),
         (
             "load",
-            f"wrk, 2 threads, {args.connections} connections, {args.seconds} s per endpoint"
+            f"wrk, 2 threads, {args.connections} connections (the panel's database pool"
+            f" {args.pool_size}), {args.seconds} s per endpoint"
             " after a 1 s warm-up that is not counted; the cold reads: one pass, each"
             " organization's token used once, after a pass by other organizations that is"
             " not counted",

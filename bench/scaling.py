@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import billing
 from bench.dataset import seed_platform
-from bench.support import own_server, scratch_database, table
+from bench.support import OWN_SERVER_SETTINGS, own_server, scratch_database, table
 from skypanel.kit.db import create_engine, create_sessionmaker
 from skypanel.models import EasypanelServer
 
@@ -129,9 +129,10 @@ def _access_path(lines: list[str]) -> str:
 async def main(args: argparse.Namespace) -> list[tuple[str, str]]:
     if not args.own_server:
         return await measured(args)
-    async with own_server():
+    async with own_server() as (_, version):
         rows = await measured(args)
-    return [("server", "the benchmark's own (bench.support.BULK_WRITES)"), *rows]
+    settings = ", ".join(f"{name} {value}" for name, value in OWN_SERVER_SETTINGS.items())
+    return [("server", f"the benchmark's own: PostgreSQL {version}, {settings}"), *rows]
 
 
 async def measured(args: argparse.Namespace) -> list[tuple[str, str]]:

