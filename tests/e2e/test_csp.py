@@ -26,6 +26,27 @@ def test_main_pages_load_without_violations(new_page: Callable[..., Page]) -> No
     expect(page.get_by_role("button", name="Authorize")).to_be_visible()
 
 
+def test_a_swap_never_writes_a_style_attribute(new_page: Callable[..., Page]) -> None:
+    """An element the page styled through the CSSOM (bar widths, a textarea the user resized)
+    keeps its `style` attribute; when htmx swaps in a new element of the same id it settles the
+    old attributes onto it, and writing `style` that way is inline style the policy refuses
+    (seen in CI on the service page)."""
+    page = new_page()
+    page.goto("/login")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.evaluate(
+        """() => {
+          const probe = document.createElement("div");
+          probe.id = "probe";
+          probe.style.width = "40%";
+          document.querySelector("main").append(probe);
+          htmx.swap("#probe", '<div id="probe">swapped</div>', {swapStyle: "outerHTML"});
+        }"""
+    )
+    expect(page.locator("#probe")).to_have_text("swapped")
+    page.wait_for_timeout(200)  # past htmx's settle delay (20 ms), when it restores attributes
+
+
 def test_the_panel_cannot_be_framed(panel: Panel, browser: Browser) -> None:
     """Its own context: the refused frame is the violation this test expects."""
     context = browser.new_context()
