@@ -16,6 +16,7 @@ from skypanel.kit.crypto import SecretPlace, decrypt_secret
 from skypanel.models import ContainerProject, ContainerSubscription, EasypanelOperation
 from skypanel.operations import repository as operations
 from skypanel.operations.service import Handler, OperationContext
+from skypanel.subscriptions import repository as subscriptions
 
 
 def password_place(subscription_id: uuid.UUID) -> SecretPlace:
@@ -80,7 +81,7 @@ async def _lock_provisioned(session: AsyncSession, operation: EasypanelOperation
     """The subscription the operation provisions, which `refresh_provisioning` locks: a
     cancellation holds it while it cancels the pending provisioning."""
     if operation.subject_type == "subscription" and operation.subject_id is not None:
-        await session.get(ContainerSubscription, operation.subject_id, with_for_update=True)
+        await subscriptions.get(session, operation.subject_id, lock=True)
 
 
 async def _provisioning_failed(session: AsyncSession, operation: EasypanelOperation) -> None:
